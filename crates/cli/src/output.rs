@@ -1,0 +1,28 @@
+//! What the binary writes to stderr: logs and the final error.
+
+use tracing_subscriber::EnvFilter;
+
+/// Logs go to stderr so stdout stays clean for data; `RUST_LOG` overrides the verbosity flags.
+pub(crate) fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Prints an error with its chain of causes, one per line, the way a user reads it.
+pub(crate) fn print_error(err: &anyhow::Error) {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}

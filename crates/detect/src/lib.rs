@@ -1,0 +1,1 @@
+//! The detection engine: Sigma rules, stateful analytics, incidents (work in progress).

@@ -1,0 +1,1 @@
+//! A synthetic Microsoft 365 tenant with labelled attacks (work in progress).

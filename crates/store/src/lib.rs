@@ -1,0 +1,1 @@
+//! The append-only, tamper-evident evidence store (work in progress).

@@ -1,0 +1,1 @@
+//! Strict JWT and JWKS validation that binds every signing key to its issuer (work in progress).
