@@ -17,7 +17,6 @@ use crate::{LogonType, MailAccessType, RecordType, Timestamp, UserType};
 ///
 /// String fields are `None` when the record does not carry them or carries an empty string.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct AuditEvent {
     /// Which schema the record follows: a Unified Audit Log record, a sign-in or a directory audit.
     pub kind: EventKind,
@@ -309,7 +308,6 @@ pub struct Folder {
 /// `appId` in `app_id`, `uniqueTokenIdentifier`, `sessionId` in `aad_session_id`, status in
 /// `result_status`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct SignIn {
     /// `appDisplayName`.
     pub app_display_name: Option<String>,
@@ -377,7 +375,6 @@ pub struct Location {
 /// The activity name is in `operation`, the initiating user in `user_id`, the initiating
 /// application in `app_id`, the result in `result_status`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct DirectoryAudit {
     /// `category`: ApplicationManagement, UserManagement, RoleManagement, …
     pub category: Option<String>,
