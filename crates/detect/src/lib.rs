@@ -1,1 +1,3 @@
 //! The detection engine: Sigma rules, stateful analytics, incidents (work in progress).
+
+pub mod sigma;

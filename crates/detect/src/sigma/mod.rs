@@ -1,0 +1,1 @@
+//! Sigma rules over audit events (work in progress).
