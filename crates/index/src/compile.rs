@@ -1,0 +1,148 @@
+//! From the syntax tree to tantivy queries.
+
+use std::ops::Bound;
+
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query as TQuery,
+    RangeQuery, RegexQuery, TermQuery,
+};
+use tantivy::schema::IndexRecordOption;
+
+use crate::fields::FieldKind;
+use crate::query::{Clause, Expr, WildcardPattern};
+use crate::schema::{IndexSchema, KEYWORD_MAX_BYTES, date, lowercase, truncate};
+use crate::{IndexError, SearchField};
+
+/// Compiles an expression. Negations become `MustNot` clauses beside an "all documents" clause,
+/// because tantivy matches nothing for a query made only of exclusions.
+pub(crate) fn compile(s: &IndexSchema, expr: &Expr) -> Result<Box<dyn TQuery>, IndexError> {
+    Ok(match expr {
+        Expr::All => Box::new(AllQuery),
+        Expr::Clause(c) => clause(s, c)?,
+        Expr::And(operands) => {
+            let mut clauses = Vec::with_capacity(operands.len() + 1);
+            for e in operands {
+                match e {
+                    Expr::Not(inner) => clauses.push((Occur::MustNot, compile(s, inner)?)),
+                    other => clauses.push((Occur::Must, compile(s, other)?)),
+                }
+            }
+            if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
+        Expr::Or(operands) => {
+            let mut clauses = Vec::with_capacity(operands.len());
+            for e in operands {
+                clauses.push((Occur::Should, compile(s, e)?));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
+        Expr::Not(inner) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
+            (Occur::MustNot, compile(s, inner)?),
+        ])),
+    })
+}
+
+fn clause(s: &IndexSchema, c: &Clause) -> Result<Box<dyn TQuery>, IndexError> {
+    Ok(match c {
+        Clause::Keyword { field, value } => {
+            let value = lowercase(truncate(value, KEYWORD_MAX_BYTES));
+            let term = Term::from_field_text(s.field(*field), &value);
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+        }
+        Clause::Wildcard { field, pattern } => regex(s, *field, pattern)?,
+        Clause::Exists { field } => exists(s, *field)?,
+        Clause::Words { words } => {
+            let f = s.field(SearchField::Text);
+            let terms: Vec<Term> = words
+                .iter()
+                .map(|w| Term::from_field_text(f, &lowercase(w)))
+                .collect();
+            match terms.as_slice() {
+                [] => Box::new(EmptyQuery),
+                [one] => Box::new(TermQuery::new(one.clone(), IndexRecordOption::Basic)),
+                _ => Box::new(PhraseQuery::new(terms)),
+            }
+        }
+        Clause::WordWildcard { pattern } => regex(s, SearchField::Text, pattern)?,
+        Clause::Int { field, from, to } => {
+            let f = s.field(*field);
+            range(
+                from.map(|v| Term::from_field_i64(f, v)),
+                to.map(|v| Term::from_field_i64(f, v)),
+                || exists(s, *field),
+            )?
+        }
+        Clause::Ip { first, last } => {
+            if first > last {
+                return Ok(Box::new(EmptyQuery));
+            }
+            let f = s.field(SearchField::Common(mailtrail_event::Field::ClientIp));
+            Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_ip_addr(f, *first)),
+                Bound::Included(Term::from_field_ip_addr(f, *last)),
+            ))
+        }
+        Clause::Time { from, to } => time_range(s, *from, *to),
+        Clause::Bool { field, value } => Box::new(TermQuery::new(
+            Term::from_field_bool(s.field(*field), *value),
+            IndexRecordOption::Basic,
+        )),
+    })
+}
+
+/// A range over a column; both ends open means "has a value".
+fn range(
+    from: Bound<Term>,
+    to: Bound<Term>,
+    open: impl FnOnce() -> Result<Box<dyn TQuery>, IndexError>,
+) -> Result<Box<dyn TQuery>, IndexError> {
+    if matches!((&from, &to), (Bound::Unbounded, Bound::Unbounded)) {
+        return open();
+    }
+    Ok(Box::new(RangeQuery::new(from, to)))
+}
+
+/// A time range. Every event has a time, so an open range is every event.
+pub(crate) fn time_range(
+    s: &IndexSchema,
+    from: Bound<mailtrail_event::Timestamp>,
+    to: Bound<mailtrail_event::Timestamp>,
+) -> Box<dyn TQuery> {
+    let f = s.field(SearchField::Common(mailtrail_event::Field::Time));
+    let term = |t| Term::from_field_date(f, date(t));
+    match (from, to) {
+        (Bound::Unbounded, Bound::Unbounded) => Box::new(AllQuery),
+        (from, to) => Box::new(RangeQuery::new(from.map(term), to.map(term))),
+    }
+}
+
+fn regex(
+    s: &IndexSchema,
+    field: SearchField,
+    pattern: &WildcardPattern,
+) -> Result<Box<dyn TQuery>, IndexError> {
+    let re = pattern.to_lowercase().to_regex();
+    RegexQuery::from_pattern(&re, s.field(field))
+        .map(|q| Box::new(q) as Box<dyn TQuery>)
+        .map_err(|e| IndexError::Pattern {
+            pattern: pattern.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// "The field has a value". Columns answer that directly; keyword fields without a column
+/// (identifiers) answer it from the term dictionary.
+fn exists(s: &IndexSchema, field: SearchField) -> Result<Box<dyn TQuery>, IndexError> {
+    match field.kind() {
+        FieldKind::Text => Ok(Box::new(AllQuery)),
+        FieldKind::Keyword if !field.groupable() => {
+            regex(s, field, &WildcardPattern::new(vec![crate::query::WildcardPart::AnyRun]))
+        }
+        _ => Ok(Box::new(ExistsQuery::new(field.name().to_owned(), false))),
+    }
+}

@@ -1,0 +1,405 @@
+//! [`Index`]: the tantivy index in `STORE/index`, its watermark, and the queries it answers.
+//!
+//! # Invariant
+//!
+//! Documents are added in increasing sequence order, never below the watermark, and published
+//! only by [`Index::commit`], which writes the new watermark in the same tantivy commit (its
+//! payload) as the documents. So the published documents are exactly the store records
+//! `[0, watermark)` that could be read as events, a crash loses at most the unpublished batch
+//! (which `catch_up` indexes again), and a searcher, which only ever sees published segments,
+//! never sees a partial batch.
+
+use std::collections::HashSet;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use mailtrail_event::AuditEvent;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, Occur, Query as TQuery, RangeQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use crate::collect::{GroupCounts, MAX_GROUP_FIELDS, TopByTime};
+use crate::compile::{compile, time_range};
+use crate::schema::{IndexSchema, lowercase};
+use crate::search::timestamp;
+use crate::{
+    Cursor, Hit, IndexError, Query, SearchField, SearchOptions, SearchPage, Stats, StatsRequest,
+    StatsRow, Timeline,
+};
+
+/// The index's directory inside a store.
+pub const INDEX_DIR: &str = "index";
+
+/// The layout this version writes, kept in every commit; a different one means "reindex".
+const LAYOUT: &str = "mailtrail-index/1";
+
+/// Memory the writer may buffer before it flushes a segment, over all its threads.
+const WRITER_MEMORY: usize = 256 << 20;
+
+/// The search index of one evidence store.
+///
+/// Open it with [`Index::open`]; feed it with [`add`](Index::add) and [`commit`](Index::commit)
+/// (or let [`catch_up`](crate::catch_up) do both from the store); ask it with
+/// [`search`](Index::search), [`stats`](Index::stats) and [`timeline`](Index::timeline), which
+/// return store sequence numbers.
+pub struct Index {
+    dir: PathBuf,
+    index: tantivy::Index,
+    schema: IndexSchema,
+    reader: IndexReader,
+    searcher: Searcher,
+    watermark: u64,
+    writer: Option<IndexWriter<TantivyDocument>>,
+    /// The lowest sequence number `add` accepts next.
+    next_seq: u64,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("dir", &self.dir)
+            .field("watermark", &self.watermark)
+            .field("writing", &self.writer.is_some())
+            .finish()
+    }
+}
+
+impl Index {
+    /// Opens the index of the store in `store_dir`, creating `store_dir/index` if missing.
+    ///
+    /// Opening takes no lock: any number of processes may search while one writes. The first
+    /// [`add`](Self::add) or [`commit`](Self::commit) takes the writer lock.
+    pub fn open(store_dir: &Path) -> Result<Index, IndexError> {
+        Index::open_dir(&store_dir.join(INDEX_DIR))
+    }
+
+    /// Opens (or creates) an index in exactly this directory.
+    pub(crate) fn open_dir(dir: &Path) -> Result<Index, IndexError> {
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Directory {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let tv = |e| IndexError::tantivy(dir, e);
+        let schema = IndexSchema::new();
+        let directory = MmapDirectory::open(dir).map_err(|e| tv(e.into()))?;
+        let index = tantivy::Index::open_or_create(directory, schema.schema.clone()).map_err(
+            |e| match e {
+                tantivy::TantivyError::SchemaError(found) => IndexError::Outdated {
+                    path: dir.to_owned(),
+                    found,
+                    expected: LAYOUT,
+                },
+                e => tv(e),
+            },
+        )?;
+        IndexSchema::register_tokenizers(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tv)?;
+        let searcher = reader.searcher();
+        let mut this = Index {
+            dir: dir.to_owned(),
+            index,
+            schema,
+            reader,
+            searcher,
+            watermark: 0,
+            writer: None,
+            next_seq: 0,
+        };
+        this.reload()?;
+        Ok(this)
+    }
+
+    /// The directory of the index.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Store records `[0, watermark)` are indexed and published.
+    pub fn watermark(&self) -> u64 {
+        self.watermark
+    }
+
+    /// Picks up what other processes published since this one opened or last reloaded. Pending
+    /// documents of this process's own writer are unaffected.
+    pub fn reload(&mut self) -> Result<(), IndexError> {
+        let tv = |e| IndexError::tantivy(&self.dir, e);
+        // Read the commit and reload the searcher until both name the same segments, so the
+        // watermark describes exactly what the searcher sees even if a writer commits meanwhile.
+        let mut attempts = 0;
+        loop {
+            let metas = self.index.load_metas().map_err(tv)?;
+            self.reader.reload().map_err(tv)?;
+            let searcher = self.reader.searcher();
+            let committed: HashSet<_> = metas.segments.iter().map(|s| s.id()).collect();
+            let seen: HashSet<_> = searcher
+                .segment_readers()
+                .iter()
+                .map(|r| r.segment_id())
+                .collect();
+            attempts += 1;
+            if committed == seen || attempts >= 5 {
+                self.watermark = parse_payload(&self.dir, metas.payload.as_deref())?;
+                self.searcher = searcher;
+                self.next_seq = self.next_seq.max(self.watermark);
+                return Ok(());
+            }
+        }
+    }
+
+    /// Takes the writer lock, once.
+    fn ensure_writer(&mut self) -> Result<(), IndexError> {
+        if self.writer.is_none() {
+            // Two indexing threads: the machine we size for has two cores, and ingest does its
+            // own work (parsing, hashing) on the calling thread meanwhile.
+            let w = self
+                .index
+                .writer_with_num_threads(2, WRITER_MEMORY)
+                .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+            // Only the lock holder publishes, so what it saw before taking the lock may be stale:
+            // a commit must build on the latest watermark.
+            self.reload()?;
+            self.writer = Some(w);
+        }
+        Ok(())
+    }
+
+    /// Adds the event stored at `seq`. Sequence numbers must increase and start at the
+    /// watermark or above; the event becomes searchable at the next [`commit`](Self::commit).
+    pub fn add(&mut self, seq: u64, event: &AuditEvent) -> Result<(), IndexError> {
+        self.ensure_writer()?;
+        if seq < self.next_seq {
+            return Err(IndexError::OutOfOrder {
+                seq,
+                expected: self.next_seq,
+            });
+        }
+        if let Some(w) = &self.writer {
+            w.add_document(self.schema.document(seq, event))
+                .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+        }
+        self.next_seq = seq + 1;
+        Ok(())
+    }
+
+    /// Publishes every added event at once and records that store records `[0, watermark)`
+    /// are indexed. `watermark` may exceed the last added sequence number: records that could
+    /// not be read as events are counted as indexed (they have nothing to search).
+    pub fn commit(&mut self, watermark: u64) -> Result<(), IndexError> {
+        self.ensure_writer()?;
+        if watermark < self.next_seq {
+            return Err(IndexError::WatermarkBehind {
+                watermark,
+                required: self.next_seq,
+            });
+        }
+        if let Some(w) = &mut self.writer {
+            let mut prepared = w
+                .prepare_commit()
+                .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+            prepared.set_payload(&format!("{LAYOUT} watermark={watermark}"));
+            prepared
+                .commit()
+                .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+        }
+        self.next_seq = watermark;
+        self.reload()
+    }
+
+    /// Finishes background merges and releases the writer lock. Dropping the index also releases
+    /// it; this waits for merges so that the directory is compact when the process exits.
+    pub fn close(mut self) -> Result<(), IndexError> {
+        if let Some(w) = self.writer.take() {
+            w.wait_merging_threads()
+                .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// The query with the options' time range and tenant applied.
+    fn filtered(&self, query: &Query, opts: &SearchOptions) -> Result<Box<dyn TQuery>, IndexError> {
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = vec![(Occur::Must, compile(&self.schema, query.expr())?)];
+        let from = opts.from.map_or(Bound::Unbounded, Bound::Included);
+        let to = opts.to.map_or(Bound::Unbounded, Bound::Excluded);
+        if !matches!((from, to), (Bound::Unbounded, Bound::Unbounded)) {
+            clauses.push((Occur::Must, time_range(&self.schema, from, to)));
+        }
+        if let Some(tenant) = &opts.tenant {
+            let f = self.schema.field(SearchField::Common(mailtrail_event::Field::Tenant));
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f, &lowercase(tenant)),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        Ok(if clauses.len() == 1 {
+            clauses.remove(0).1
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        })
+    }
+
+    /// One page of events matching `query`, newest first (ties by sequence number, newest
+    /// first too).
+    pub fn search(&self, query: &Query, opts: &SearchOptions) -> Result<SearchPage, IndexError> {
+        let mut q = self.filtered(query, opts)?;
+        let (skip, after) = match opts.after {
+            Some(c) => (0, Some(c)),
+            None => (opts.offset, None),
+        };
+        // A cursor pins the page to what the first page could see.
+        let watermark = after.map_or(self.watermark, |c| c.watermark.min(self.watermark));
+        if watermark < self.watermark {
+            q = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, q),
+                (
+                    Occur::Must,
+                    Box::new(RangeQuery::new(
+                        Bound::Unbounded,
+                        Bound::Excluded(Term::from_field_u64(self.schema.seq, watermark)),
+                    )),
+                ),
+            ]));
+        }
+        let collector = TopByTime {
+            keep: skip.saturating_add(opts.limit),
+            newest_first: true,
+            after: after.map(|c| (c.time_nanos, c.seq)),
+        };
+        let top = self
+            .searcher
+            .search(q.as_ref(), &collector)
+            .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+        let hits: Vec<Hit> = top
+            .keys
+            .iter()
+            .skip(skip)
+            .map(|&(t, seq)| Hit {
+                seq,
+                time: timestamp(t),
+            })
+            .collect();
+        let shown = (skip + hits.len()) as u64;
+        let next = match top.keys.last() {
+            Some(&(time_nanos, seq)) if top.remaining > shown && !hits.is_empty() => Some(Cursor {
+                time_nanos,
+                seq,
+                watermark,
+            }),
+            _ => None,
+        };
+        Ok(SearchPage {
+            hits,
+            total: top.total,
+            next,
+            watermark,
+        })
+    }
+
+    /// Events that touched `mailbox` (its owner's, or named by a cmdlet as the mailbox acted
+    /// on), oldest first: at most `opts.limit`, the earliest ones.
+    pub fn timeline(&self, mailbox: &str, opts: &SearchOptions) -> Result<Timeline, IndexError> {
+        let query = Query::from_expr(crate::Expr::Clause(crate::Clause::Keyword {
+            field: SearchField::Touches,
+            value: mailbox.to_owned(),
+        }));
+        let q = self.filtered(&query, opts)?;
+        let collector = TopByTime {
+            keep: opts.limit,
+            newest_first: false,
+            after: None,
+        };
+        let top = self
+            .searcher
+            .search(q.as_ref(), &collector)
+            .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+        Ok(Timeline {
+            hits: top
+                .keys
+                .into_iter()
+                .map(|(t, seq)| Hit {
+                    seq,
+                    time: timestamp(t),
+                })
+                .collect(),
+            total: top.total,
+            watermark: self.watermark,
+        })
+    }
+
+    /// Counts events matching `query` by the requested fields and time buckets.
+    pub fn stats(
+        &self,
+        query: &Query,
+        opts: &SearchOptions,
+        req: &StatsRequest,
+    ) -> Result<Stats, IndexError> {
+        if req.by.len() > MAX_GROUP_FIELDS {
+            return Err(IndexError::TooManyGroups {
+                given: req.by.len(),
+                max: MAX_GROUP_FIELDS,
+            });
+        }
+        if let Some(f) = req.by.iter().find(|f| !f.groupable()) {
+            return Err(IndexError::NotGroupable {
+                field: f.name(),
+                groupable: SearchField::groupable_names(),
+            });
+        }
+        let q = self.filtered(query, opts)?;
+        let collector = GroupCounts {
+            by: req.by.clone(),
+            interval: req.interval.map(|i| i.nanos()),
+        };
+        let groups = self
+            .searcher
+            .search(q.as_ref(), &collector)
+            .map_err(|e| IndexError::tantivy(&self.dir, e))?;
+        let mut rows: Vec<StatsRow> = groups
+            .into_iter()
+            .map(|((bucket, values), count)| StatsRow {
+                bucket: bucket.map(timestamp),
+                values,
+                count,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            a.bucket
+                .cmp(&b.bucket)
+                .then(b.count.cmp(&a.count))
+                .then_with(|| a.values.cmp(&b.values))
+        });
+        Ok(Stats {
+            by: req.by.clone(),
+            total: rows.iter().map(|r| r.count).sum(),
+            rows,
+            watermark: self.watermark,
+        })
+    }
+
+    /// How many events are indexed (published).
+    pub fn num_events(&self) -> u64 {
+        self.searcher.num_docs()
+    }
+}
+
+/// Reads the watermark from a commit payload; an index never committed has watermark 0.
+fn parse_payload(dir: &Path, payload: Option<&str>) -> Result<u64, IndexError> {
+    let Some(p) = payload else { return Ok(0) };
+    let outdated = || IndexError::Outdated {
+        path: dir.to_owned(),
+        found: p.to_owned(),
+        expected: LAYOUT,
+    };
+    let rest = p.strip_prefix(LAYOUT).ok_or_else(outdated)?;
+    rest.trim()
+        .strip_prefix("watermark=")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(outdated)
+}

@@ -1,0 +1,336 @@
+//! The tantivy schema: which field is indexed how, and how an event becomes a document.
+//!
+//! The index holds no record bytes and stores no field: it answers "which sequence numbers", and
+//! the evidence store answers "what do they say". That keeps the index small (the budget is the
+//! whole store, segments and index, at most 30 % of the raw NDJSON) and keeps the records in one
+//! place. Per kind of field:
+//!
+//! * keywords: one lower-cased term per value (case-insensitive equality and wildcards over the
+//!   term dictionary), no frequencies, positions or norms; a column of the value as written when
+//!   `stats --by` can group by it;
+//! * free text: words with positions (for phrases), no norms (results are ordered by time, never
+//!   by relevance);
+//! * time, IP, numbers: columns only; ranges and CIDR blocks scan the column.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv6Addr};
+
+use mailtrail_event::{AuditEvent, Field, FieldValue};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field as TField, IndexRecordOption, IpAddrOptions,
+    NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, SimpleTokenizer, TextAnalyzer};
+use tantivy::{DateTime, TantivyDocument};
+
+use crate::SearchField;
+use crate::fields::FieldKind;
+
+/// Tokenizer of keyword fields: the whole value, lower-cased.
+pub(crate) const KEYWORD_TOKENIZER: &str = "mailtrail_keyword";
+/// Tokenizer of the free-text field: runs of letters and digits, lower-cased.
+pub(crate) const TEXT_TOKENIZER: &str = "mailtrail_text";
+/// The column of sequence numbers in the store.
+pub(crate) const SEQ: &str = "seq";
+/// Keyword values are indexed by their first this-many bytes: longer ones (pathological user
+/// agents) would bloat the term dictionary, and tantivy rejects terms over 64 KiB.
+pub(crate) const KEYWORD_MAX_BYTES: usize = 1024;
+
+/// The schema and the handle of each field in it.
+#[derive(Clone)]
+pub(crate) struct IndexSchema {
+    pub(crate) schema: Schema,
+    pub(crate) seq: TField,
+    fields: BTreeMap<&'static str, TField>,
+}
+
+impl IndexSchema {
+    pub(crate) fn new() -> IndexSchema {
+        let mut b = Schema::builder();
+        let seq = b.add_u64_field(SEQ, NumericOptions::default().set_fast());
+        let mut fields = BTreeMap::new();
+        for f in SearchField::all() {
+            let name = f.name();
+            let handle = match f.kind() {
+                FieldKind::Keyword => {
+                    let indexing = TextFieldIndexing::default()
+                        .set_tokenizer(KEYWORD_TOKENIZER)
+                        .set_index_option(IndexRecordOption::Basic)
+                        .set_fieldnorms(false);
+                    let mut opts = TextOptions::default().set_indexing_options(indexing);
+                    if f.groupable() {
+                        // The column keeps the value as written, so `stats` shows it that way.
+                        opts = opts.set_fast("raw");
+                    }
+                    b.add_text_field(name, opts)
+                }
+                FieldKind::Text => {
+                    let indexing = TextFieldIndexing::default()
+                        .set_tokenizer(TEXT_TOKENIZER)
+                        .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                        .set_fieldnorms(false);
+                    b.add_text_field(name, TextOptions::default().set_indexing_options(indexing))
+                }
+                FieldKind::Int => b.add_i64_field(name, NumericOptions::default().set_fast()),
+                FieldKind::Ip => b.add_ip_addr_field(name, IpAddrOptions::default().set_fast()),
+                FieldKind::Time => b.add_date_field(
+                    name,
+                    DateOptions::default()
+                        .set_fast()
+                        .set_precision(DateTimePrecision::Nanoseconds),
+                ),
+                FieldKind::Bool => b.add_bool_field(
+                    name,
+                    NumericOptions::default().set_indexed().set_fast(),
+                ),
+            };
+            fields.insert(name, handle);
+        }
+        IndexSchema {
+            schema: b.build(),
+            seq,
+            fields,
+        }
+    }
+
+    /// The handle of a searchable field. Every [`SearchField`] is in the schema.
+    pub(crate) fn field(&self, f: SearchField) -> TField {
+        // `new` adds every field `SearchField::all` yields; a miss would be a bug in this file,
+        // and the seq field is a harmless stand-in that keeps this total.
+        self.fields.get(f.name()).copied().unwrap_or(self.seq)
+    }
+
+    /// Registers the tokenizers the schema names. tantivy does not persist custom tokenizers, so
+    /// every opened index needs this.
+    pub(crate) fn register_tokenizers(index: &tantivy::Index) {
+        index.tokenizers().register(KEYWORD_TOKENIZER, keyword_analyzer());
+        index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
+    }
+
+    /// The document for one event.
+    pub(crate) fn document(&self, seq: u64, ev: &AuditEvent) -> TantivyDocument {
+        let mut doc = TantivyDocument::new();
+        doc.add_u64(self.seq, seq);
+        for f in SearchField::all() {
+            let handle = self.field(f);
+            match f {
+                SearchField::Common(Field::Time) => doc.add_date(handle, date(ev.time)),
+                SearchField::Common(Field::ClientIp) => {
+                    if let Some(ip) = ev.client_ip {
+                        doc.add_ip_addr(handle, mapped(ip));
+                    }
+                }
+                SearchField::Common(common) => match common.value(ev) {
+                    Some(FieldValue::Text(s)) if !s.is_empty() => {
+                        doc.add_text(handle, truncate(&s, KEYWORD_MAX_BYTES));
+                    }
+                    Some(FieldValue::Int(n)) => doc.add_i64(handle, n),
+                    Some(FieldValue::Bool(b)) => doc.add_bool(handle, b),
+                    _ => {}
+                },
+                SearchField::OpCount => {
+                    if let Some(n) = ev.mail_access.as_ref().and_then(|m| m.operation_count) {
+                        doc.add_i64(handle, i64::try_from(n).unwrap_or(i64::MAX));
+                    }
+                }
+                SearchField::Folder => {
+                    for path in folders(ev) {
+                        doc.add_text(handle, truncate(path, KEYWORD_MAX_BYTES));
+                    }
+                }
+                SearchField::MessageId => {
+                    for id in ev.mail_access.iter().flat_map(|m| m.message_ids()) {
+                        doc.add_text(handle, truncate(id, KEYWORD_MAX_BYTES));
+                    }
+                }
+                SearchField::Touches => {
+                    for m in touched_mailboxes(ev) {
+                        doc.add_text(handle, truncate(&m, KEYWORD_MAX_BYTES));
+                    }
+                }
+                SearchField::Text => {
+                    for text in free_text(ev) {
+                        doc.add_text(handle, text);
+                    }
+                }
+            }
+        }
+        doc
+    }
+}
+
+pub(crate) fn keyword_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(RawTokenizer::default())
+        .filter(LowerCaser)
+        .build()
+}
+
+pub(crate) fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .build()
+}
+
+/// Lower-cases the way the index does: character by character (no final-sigma rule), so a
+/// query value and an indexed value meet.
+pub(crate) fn lowercase(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The first `max` bytes of `s`, cut at a character boundary.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// An instant as tantivy stores it: nanoseconds, clamped to what an `i64` holds (years
+/// 1677–2262, far beyond any audit record).
+pub(crate) fn date(t: mailtrail_event::Timestamp) -> DateTime {
+    let nanos = t.as_nanosecond().clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+    DateTime::from_timestamp_nanos(nanos as i64)
+}
+
+/// IPv4 as IPv4-mapped IPv6, so one ordered column holds both.
+pub(crate) fn mapped(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+fn folders(ev: &AuditEvent) -> impl Iterator<Item = &str> {
+    ev.mail_access
+        .iter()
+        .flat_map(|m| m.folders.iter())
+        .filter_map(|f| f.path.as_deref())
+        .filter(|p| !p.is_empty())
+}
+
+/// Every mailbox an event acted on, lower-cased and without repeats: its mailbox, and the
+/// mailbox named by an `Identity` or `Mailbox` cmdlet parameter. Exchange writes those as
+/// `alice@contoso.com`, `alice@contoso.com\RuleName` (inbox rules) or
+/// `alice@contoso.com:\Inbox` (folder permissions); the part before the separator is the mailbox.
+pub(crate) fn touched_mailboxes(ev: &AuditEvent) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: &str| {
+        let s = s.trim();
+        if !s.is_empty() {
+            let s = lowercase(s);
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    };
+    if let Some(m) = ev.mailbox() {
+        push(m);
+    }
+    for nv in &ev.parameters {
+        if nv.name.eq_ignore_ascii_case("Identity") || nv.name.eq_ignore_ascii_case("Mailbox") {
+            let v = nv.value.as_str();
+            let end = v.find(":\\").or_else(|| v.find('\\')).unwrap_or(v.len());
+            push(&v[..end]);
+        }
+    }
+    out
+}
+
+/// The values free text searches, each its own value so that a phrase never spans two of them.
+pub(crate) fn free_text(ev: &AuditEvent) -> Vec<&str> {
+    let mut out: Vec<&str> = vec![ev.operation.as_str()];
+    let opt = [
+        ev.user_id.as_deref(),
+        ev.user_agent.as_deref(),
+        ev.mailbox_owner_upn.as_deref(),
+        ev.object_id.as_deref(),
+        ev.result_status.as_deref(),
+    ];
+    out.extend(opt.into_iter().flatten());
+    out.extend(folders(ev));
+    out.extend(ev.mail_access.iter().flat_map(|m| m.message_ids()));
+    for nv in ev
+        .parameters
+        .iter()
+        .chain(&ev.operation_properties)
+        .chain(&ev.extended_properties)
+        .chain(&ev.modified_properties)
+    {
+        out.push(&nv.name);
+        out.push(&nv.value);
+    }
+    if let Some(s) = ev.sign_in.as_deref() {
+        let opt = [
+            s.app_display_name.as_deref(),
+            s.resource_display_name.as_deref(),
+            s.user_display_name.as_deref(),
+            s.failure_reason.as_deref(),
+        ];
+        out.extend(opt.into_iter().flatten());
+    }
+    if let Some(d) = ev.directory.as_deref() {
+        out.extend(d.initiated_by_app_name.as_deref());
+        for t in &d.targets {
+            out.extend(t.display_name.as_deref());
+            out.extend(t.user_principal_name.as_deref());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailtrail_event::NameValue;
+
+    #[test]
+    fn touched_mailboxes_come_from_the_owner_and_cmdlet_targets() {
+        let ev = AuditEvent {
+            workload: Some("Exchange".into()),
+            user_id: Some("Admin@contoso.com".into()),
+            operation: "New-InboxRule".into(),
+            parameters: vec![
+                NameValue {
+                    name: "Mailbox".into(),
+                    value: "Bob@contoso.com\\Forward all".into(),
+                },
+                NameValue {
+                    name: "Identity".into(),
+                    value: "carol@contoso.com:\\Inbox".into(),
+                },
+                NameValue {
+                    name: "ForwardTo".into(),
+                    value: "x@evil.example".into(),
+                },
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            touched_mailboxes(&ev),
+            ["admin@contoso.com", "bob@contoso.com", "carol@contoso.com"]
+        );
+    }
+
+    #[test]
+    fn truncation_respects_character_boundaries() {
+        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate("aéb", 3), "aé");
+    }
+
+    #[test]
+    fn every_search_field_has_its_own_handle() {
+        let s = IndexSchema::new();
+        let mut handles: Vec<_> = SearchField::all().map(|f| s.field(f)).collect();
+        handles.push(s.seq);
+        let n = handles.len();
+        handles.sort();
+        handles.dedup();
+        assert_eq!(handles.len(), n);
+    }
+}

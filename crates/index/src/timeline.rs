@@ -1,0 +1,194 @@
+//! What one event did to a mailbox, in words an investigator reads down a timeline.
+
+use mailtrail_event::{AuditEvent, MailAccessType};
+use serde::Serialize;
+
+/// One line of a mailbox timeline: who, with which application, from where, in which session,
+/// and what was done or read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub time: String,
+    /// The operation (`MailItemsAccessed`, `New-InboxRule`, `Add-MailboxPermission`, …).
+    pub operation: String,
+    /// Who: the user or application that acted.
+    pub actor: Option<String>,
+    /// The application that acted: `ClientAppId`, else `AppId`.
+    pub app: Option<String>,
+    /// The client address.
+    pub ip: Option<String>,
+    /// The session: Exchange `SessionId`, else `AADSessionId`.
+    pub session: Option<String>,
+    /// The token (`UniqueTokenId`), which joins the access to its sign-in.
+    pub token: Option<String>,
+    /// What was read or changed, e.g. `Bind: 3 messages in \Inbox (2), \Sent Items (1)`.
+    pub detail: String,
+    /// For reads: the `InternetMessageId`s opened (Bind) — the list of what was exposed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub message_ids: Vec<String>,
+    /// For reads: the folders read (Sync means the whole folder must be assumed read).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
+    /// The record id, for `mailtrail show` and `mailtrail prove`.
+    pub record_id: String,
+}
+
+/// Parameters too long to show on one line are cut to this many characters.
+const MAX_VALUE_CHARS: usize = 120;
+
+impl TimelineEntry {
+    /// Describes one event.
+    pub fn describe(ev: &AuditEvent) -> TimelineEntry {
+        let mut message_ids = Vec::new();
+        let mut folders = Vec::new();
+        let detail = match &ev.mail_access {
+            Some(m) => {
+                for f in &m.folders {
+                    folders.extend(f.path.clone());
+                    message_ids.extend(f.message_ids.iter().cloned());
+                }
+                let mut parts = Vec::new();
+                let kind = m.access_type.as_ref().map_or("Access", |a| a.as_str());
+                match m.access_type {
+                    Some(MailAccessType::Sync) => {
+                        parts.push(format!("Sync of {}", list_or(&folders, "a folder")));
+                    }
+                    _ => {
+                        let per_folder: Vec<String> = m
+                            .folders
+                            .iter()
+                            .map(|f| {
+                                format!(
+                                    "{} ({})",
+                                    f.path.as_deref().unwrap_or("?"),
+                                    f.message_ids.len()
+                                )
+                            })
+                            .collect();
+                        parts.push(format!(
+                            "{kind}: {} message{} in {}",
+                            message_ids.len(),
+                            if message_ids.len() == 1 { "" } else { "s" },
+                            list_or(&per_folder, "no folder listed")
+                        ));
+                    }
+                }
+                if let Some(n) = m.operation_count {
+                    parts.push(format!("{n} operations"));
+                }
+                if m.is_throttled == Some(true) {
+                    parts.push("THROTTLED: more was read than recorded".to_owned());
+                }
+                parts.join("; ")
+            }
+            None => {
+                let params: Vec<String> = ev
+                    .parameters
+                    .iter()
+                    .map(|nv| format!("{}={}", nv.name, cut(&nv.value)))
+                    .collect();
+                if !params.is_empty() {
+                    params.join(", ")
+                } else {
+                    ev.object_id.as_deref().map(cut).unwrap_or_default()
+                }
+            }
+        };
+        TimelineEntry {
+            time: ev.time.to_string(),
+            operation: ev.operation.clone(),
+            actor: ev.user_id.clone(),
+            app: ev.client_app_id.clone().or_else(|| ev.app_id.clone()),
+            ip: ev.client_ip.map(|ip| ip.to_string()),
+            session: ev.session_id.clone().or_else(|| ev.aad_session_id.clone()),
+            token: ev.unique_token_id.clone(),
+            detail,
+            message_ids,
+            folders,
+            record_id: ev.record_id.clone(),
+        }
+    }
+}
+
+fn list_or(items: &[String], empty: &str) -> String {
+    if items.is_empty() {
+        empty.to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn cut(s: &str) -> String {
+    if s.chars().count() <= MAX_VALUE_CHARS {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(MAX_VALUE_CHARS).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailtrail_event::{Folder, MailAccess, NameValue};
+
+    #[test]
+    fn bind_lists_messages_per_folder() {
+        let ev = AuditEvent {
+            operation: "MailItemsAccessed".into(),
+            user_id: Some("app@contoso.com".into()),
+            client_app_id: Some("d3590ed6".into()),
+            mail_access: Some(MailAccess {
+                access_type: Some(MailAccessType::Bind),
+                operation_count: Some(3),
+                is_throttled: Some(true),
+                folders: vec![
+                    Folder {
+                        path: Some("\\Inbox".into()),
+                        message_ids: vec!["<a@x>".into(), "<b@x>".into()],
+                        ..Default::default()
+                    },
+                    Folder {
+                        path: Some("\\Sent Items".into()),
+                        message_ids: vec!["<c@x>".into()],
+                        ..Default::default()
+                    },
+                ],
+            }),
+            ..Default::default()
+        };
+        let e = TimelineEntry::describe(&ev);
+        assert_eq!(
+            e.detail,
+            "Bind: 3 messages in \\Inbox (2), \\Sent Items (1); 3 operations; THROTTLED: more was read than recorded"
+        );
+        assert_eq!(e.message_ids, ["<a@x>", "<b@x>", "<c@x>"]);
+        assert_eq!(e.app.as_deref(), Some("d3590ed6"));
+    }
+
+    #[test]
+    fn sync_names_folders_and_rules_show_parameters() {
+        let sync = AuditEvent {
+            mail_access: Some(MailAccess {
+                access_type: Some(MailAccessType::Sync),
+                folders: vec![Folder {
+                    path: Some("\\Inbox".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(TimelineEntry::describe(&sync).detail, "Sync of \\Inbox");
+        let rule = AuditEvent {
+            operation: "New-InboxRule".into(),
+            parameters: vec![NameValue {
+                name: "ForwardTo".into(),
+                value: "x@evil.example".into(),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(TimelineEntry::describe(&rule).detail, "ForwardTo=x@evil.example");
+    }
+}
