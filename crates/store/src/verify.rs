@@ -1,0 +1,1059 @@
+//! `verify`: re-hash every record, recompute every tree, check every checkpoint, and name what
+//! was altered, removed, reordered or truncated.
+//!
+//! Three passes, the first two in parallel:
+//!
+//! 1. **Records**: every committed block is read, checked and decompressed, every body re-hashed
+//!    and compared with the leaf hash stored for its tenant log; seqs and leaf indexes must come
+//!    in order without gaps.
+//! 2. **Trees**: every tenant's hash file is recomputed from its leaf hashes, and the root at each
+//!    checkpointed size taken.
+//! 3. **Checkpoints**: each signature is checked with the trusted key, each root compared with
+//!    the recomputed one, and each checkpoint proven consistent with the one before it by an
+//!    RFC 6962 consistency proof from the stored tree (consistency is transitive, so consecutive
+//!    pairs cover every earlier/later pair).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::Read as _;
+use std::os::unix::fs::FileExt as _;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use redb::ReadableTable as _;
+
+use crate::checkpoint::{CheckpointProblem, VerifierKey};
+use crate::error::StoreError;
+use crate::merkle::{self, Hash};
+use crate::segment::{self, BlockHeader, RecordIter};
+use crate::state::*;
+use crate::store::{HashFile, Store};
+
+/// Something in the store that is not what the store wrote: evidence of tampering or damage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// A record's bytes no longer hash to the leaf hash its log holds: the record was altered.
+    RecordHashMismatch {
+        /// Its seq.
+        seq: u64,
+        /// Its record id.
+        record_id: String,
+        /// Its tenant.
+        tenant: String,
+        /// Its leaf index.
+        leaf_index: u64,
+        /// The segment file holding it.
+        segment: PathBuf,
+        /// The offset of its block in that file.
+        offset: u64,
+    },
+    /// A record stands where another belongs: its bytes are those of a different leaf, or it comes
+    /// before a leaf that precedes it.
+    RecordReordered {
+        /// Its seq.
+        seq: u64,
+        /// Its record id.
+        record_id: String,
+        /// Its tenant.
+        tenant: String,
+        /// The leaf index it should have.
+        expected_leaf: u64,
+        /// The leaf whose content or index it actually holds.
+        found_leaf: u64,
+        /// The segment file.
+        segment: PathBuf,
+        /// The offset of its block.
+        offset: u64,
+    },
+    /// Committed seqs that no block holds: records removed.
+    RecordsRemoved {
+        /// First missing seq.
+        first_seq: u64,
+        /// Last missing seq.
+        last_seq: u64,
+        /// Where they were expected.
+        location: String,
+    },
+    /// Leaves of a tenant log whose record is gone (their hashes are still in the tree).
+    LeavesWithoutRecord {
+        /// The tenant.
+        tenant: String,
+        /// First leaf.
+        first_leaf: u64,
+        /// Last leaf.
+        last_leaf: u64,
+    },
+    /// A block cannot be read: bytes changed, cut, or the file shortened.
+    BlockDamaged {
+        /// The segment file.
+        segment: PathBuf,
+        /// The block's offset.
+        offset: u64,
+        /// The seqs it held.
+        first_seq: u64,
+        /// Number of records it held.
+        count: u32,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A segment file is shorter than committed: its end was truncated.
+    SegmentTruncated {
+        /// The file.
+        segment: PathBuf,
+        /// Bytes committed.
+        committed: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// A committed segment file is gone.
+    SegmentMissing {
+        /// The file.
+        segment: PathBuf,
+    },
+    /// A record names a tenant, or a leaf, that no committed log has.
+    RecordOutsideAnyLog {
+        /// Its seq.
+        seq: u64,
+        /// Its record id.
+        record_id: String,
+        /// Its tenant.
+        tenant: String,
+        /// Its leaf index.
+        leaf_index: u64,
+    },
+    /// A tenant's hash file is shorter than its committed tree needs.
+    HashFileTruncated {
+        /// The tenant.
+        tenant: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// An interior hash in a tenant's hash file differs from the one recomputed from its leaves.
+    TreeHashMismatch {
+        /// The tenant.
+        tenant: String,
+        /// Position in the stored-hash sequence.
+        index: u64,
+        /// Further mismatches not listed one by one.
+        more: u64,
+    },
+    /// A checkpoint's signature does not check out with the trusted key: replaced or forged.
+    CheckpointSignatureMismatch {
+        /// The tenant.
+        tenant: String,
+        /// The size the checkpoint is stored under.
+        size: u64,
+        /// Why.
+        problem: CheckpointProblem,
+    },
+    /// A validly signed checkpoint for another log or size was put in this one's place.
+    CheckpointMisplaced {
+        /// The tenant.
+        tenant: String,
+        /// The size it is stored under.
+        size: u64,
+        /// What it says instead.
+        detail: String,
+    },
+    /// A checkpoint's root is not the root of the tree at its size: records or hashes changed after
+    /// it was signed.
+    CheckpointRootMismatch {
+        /// The tenant.
+        tenant: String,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// A checkpoint signs more leaves than the log has: the log was truncated.
+    CheckpointBeyondLog {
+        /// The tenant.
+        tenant: String,
+        /// The checkpoint's size.
+        size: u64,
+        /// The log's size.
+        log_size: u64,
+    },
+    /// A later checkpoint does not extend an earlier one: history was rewritten.
+    InconsistentCheckpoints {
+        /// The tenant.
+        tenant: String,
+        /// The earlier size.
+        older: u64,
+        /// The later size.
+        newer: u64,
+    },
+    /// Leaves after the newest checkpoint: committed without a signature (appended behind the
+    /// store's back, or a checkpoint deleted).
+    UnsignedLeaves {
+        /// The tenant.
+        tenant: String,
+        /// Leaves covered by the newest checkpoint.
+        signed: u64,
+        /// Leaves in the log.
+        size: u64,
+    },
+    /// Bodies marked pruned that no retention run's cutoff covers.
+    PrunedWithoutRetention {
+        /// First seq.
+        first_seq: u64,
+        /// Last seq.
+        last_seq: u64,
+    },
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Finding::*;
+        match self {
+            RecordHashMismatch {
+                seq,
+                record_id,
+                tenant,
+                leaf_index,
+                segment,
+                offset,
+            } => write!(
+                f,
+                "record altered: {record_id} (seq {seq}, tenant {tenant} leaf {leaf_index}) in {} block at offset {offset} no longer matches its leaf hash",
+                segment.display()
+            ),
+            RecordReordered {
+                seq,
+                record_id,
+                tenant,
+                expected_leaf,
+                found_leaf,
+                segment,
+                offset,
+            } => write!(
+                f,
+                "records reordered: {record_id} (seq {seq}, tenant {tenant}) in {} block at offset {offset} holds leaf {found_leaf} where leaf {expected_leaf} belongs",
+                segment.display()
+            ),
+            RecordsRemoved {
+                first_seq,
+                last_seq,
+                location,
+            } => {
+                write!(
+                    f,
+                    "records removed: {} missing from {location}",
+                    range("seq", *first_seq, *last_seq)
+                )
+            }
+            LeavesWithoutRecord {
+                tenant,
+                first_leaf,
+                last_leaf,
+            } => write!(
+                f,
+                "records removed: tenant {tenant} {} have hashes in the tree but no record",
+                range("leaf", *first_leaf, *last_leaf)
+            ),
+            BlockDamaged {
+                segment,
+                offset,
+                first_seq,
+                count,
+                detail,
+            } => write!(
+                f,
+                "block damaged: {} offset {offset} ({}): {detail}",
+                segment.display(),
+                range(
+                    "seq",
+                    *first_seq,
+                    first_seq + u64::from(*count).saturating_sub(1)
+                )
+            ),
+            SegmentTruncated {
+                segment,
+                committed,
+                actual,
+            } => write!(
+                f,
+                "segment truncated: {} has {actual} bytes, {committed} were committed",
+                segment.display()
+            ),
+            SegmentMissing { segment } => {
+                write!(f, "segment removed: {} is missing", segment.display())
+            }
+            RecordOutsideAnyLog {
+                seq,
+                record_id,
+                tenant,
+                leaf_index,
+            } => write!(
+                f,
+                "record inserted: {record_id} (seq {seq}) claims tenant {tenant} leaf {leaf_index}, which no committed log has"
+            ),
+            HashFileTruncated { tenant, path } => {
+                write!(
+                    f,
+                    "hash file truncated: {} (tenant {tenant})",
+                    path.display()
+                )
+            }
+            TreeHashMismatch {
+                tenant,
+                index,
+                more,
+            } => {
+                write!(
+                    f,
+                    "tree altered: tenant {tenant} stored hash {index} differs from the one recomputed"
+                )?;
+                if *more > 0 {
+                    write!(f, " (and {more} more)")?;
+                }
+                Ok(())
+            }
+            CheckpointSignatureMismatch {
+                tenant,
+                size,
+                problem,
+            } => {
+                write!(
+                    f,
+                    "checkpoint replaced or forged: tenant {tenant} size {size}: {problem}"
+                )
+            }
+            CheckpointMisplaced {
+                tenant,
+                size,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "checkpoint replaced: tenant {tenant} size {size}: {detail}"
+                )
+            }
+            CheckpointRootMismatch { tenant, size } => write!(
+                f,
+                "checkpoint does not match the log: tenant {tenant} size {size}: its root differs from the tree recomputed from the records"
+            ),
+            CheckpointBeyondLog {
+                tenant,
+                size,
+                log_size,
+            } => write!(
+                f,
+                "log truncated: tenant {tenant} has {log_size} leaves but a checkpoint signs {size}"
+            ),
+            InconsistentCheckpoints {
+                tenant,
+                older,
+                newer,
+            } => write!(
+                f,
+                "history rewritten: tenant {tenant} checkpoint at size {newer} is not consistent with the one at size {older}"
+            ),
+            UnsignedLeaves {
+                tenant,
+                signed,
+                size,
+            } => write!(
+                f,
+                "unsigned records: tenant {tenant} leaves {signed}..{size} are not covered by any signed checkpoint"
+            ),
+            PrunedWithoutRetention {
+                first_seq,
+                last_seq,
+            } => write!(
+                f,
+                "bodies deleted outside retention: {} are marked pruned but no retention run covers them",
+                range("seq", *first_seq, *last_seq)
+            ),
+        }
+    }
+}
+
+fn range(what: &str, a: u64, b: u64) -> String {
+    if a == b {
+        format!("{what} {a}")
+    } else {
+        format!("{what}s {a}..={b}")
+    }
+}
+
+/// Bodies deleted by retention: their hashes stay, so the tree still verifies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrunedRange {
+    /// First seq.
+    pub first_seq: u64,
+    /// Last seq.
+    pub last_seq: u64,
+}
+
+/// One tenant log as verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantSummary {
+    /// The tenant.
+    pub tenant: String,
+    /// Leaves in the log.
+    pub size: u64,
+    /// Checkpoints stored for it.
+    pub checkpoints: u64,
+    /// The newest checkpoint's size.
+    pub latest_checkpoint: u64,
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Committed records.
+    pub committed: u64,
+    /// Records whose bodies were re-hashed.
+    pub records_checked: u64,
+    /// Bytes of record bodies re-hashed.
+    pub bytes_checked: u64,
+    /// The key signatures were checked with, `name+id`.
+    pub key: String,
+    /// Per tenant log.
+    pub tenants: Vec<TenantSummary>,
+    /// Pruned ranges.
+    pub pruned: Vec<PrunedRange>,
+    /// Everything not as written. Empty means the store verifies.
+    pub findings: Vec<Finding>,
+    /// Harmless observations, e.g. an interrupted write that the next writer rolls back.
+    pub notes: Vec<String>,
+}
+
+impl VerifyReport {
+    /// Whether nothing was found.
+    pub fn is_ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// Per-tenant state of the record pass.
+struct TenantCheck {
+    number: u32,
+    size: u64,
+    file: Option<File>,
+    path: PathBuf,
+    expected: u64,
+    early: BTreeSet<u64>,
+    cache: (u64, Vec<u8>),
+}
+
+/// Stored hashes per cache chunk.
+const CHUNK: u64 = 8192;
+/// Out-of-order leaves remembered before the missing ones are declared removed.
+const MAX_EARLY: usize = 10_000;
+
+impl TenantCheck {
+    fn stored(&mut self, index: u64) -> Option<Hash> {
+        let chunk = index / CHUNK;
+        if self.cache.1.is_empty() || self.cache.0 != chunk {
+            let file = self.file.as_ref()?;
+            let mut buf = vec![0u8; (CHUNK * 32) as usize];
+            let mut n = 0;
+            while n < buf.len() {
+                match file.read_at(&mut buf[n..], chunk * CHUNK * 32 + n as u64) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(_) => return None,
+                }
+            }
+            buf.truncate(n);
+            self.cache = (chunk, buf);
+        }
+        let at = ((index % CHUNK) * 32) as usize;
+        self.cache
+            .1
+            .get(at..at + 32)
+            .and_then(|s| s.try_into().ok())
+    }
+
+    fn leaf(&mut self, leaf: u64) -> Option<Hash> {
+        if leaf >= self.size {
+            return None;
+        }
+        self.stored(merkle::stored_hash_index(0, leaf))
+    }
+}
+
+impl Store {
+    /// Verifies the whole store. `trusted` overrides the key recorded in `store.json` — pass the key
+    /// printed at `init` when the store directory itself may be in an attacker's hands.
+    ///
+    /// Returns `Err` only when verification could not run (I/O, unreadable state); tampering is
+    /// reported in [`VerifyReport::findings`].
+    pub fn verify(&self, trusted: Option<&VerifierKey>) -> Result<VerifyReport, StoreError> {
+        let key = trusted.unwrap_or(&self.vkey).clone();
+        let tx = self.db.begin_read().map_err(|e| self.st(e))?;
+        let st = |e: redb::Error| self.st(e);
+        let committed = tx
+            .open_table(META)
+            .map_err(|e| st(e.into()))?
+            .get(COMMITTED_LEN)
+            .map_err(|e| st(e.into()))?
+            .map(|v| v.value())
+            .unwrap_or(0);
+        let mut blocks = Vec::new();
+        for row in tx
+            .open_table(BLOCKS)
+            .map_err(|e| st(e.into()))?
+            .iter()
+            .map_err(|e| st(e.into()))?
+        {
+            let (k, v) = row.map_err(|e| st(e.into()))?;
+            blocks.push((k.value(), v.value()));
+        }
+        let mut segments = BTreeMap::new();
+        for row in tx
+            .open_table(SEGMENTS)
+            .map_err(|e| st(e.into()))?
+            .iter()
+            .map_err(|e| st(e.into()))?
+        {
+            let (k, v) = row.map_err(|e| st(e.into()))?;
+            segments.insert(k.value(), v.value());
+        }
+        let mut tenants = BTreeMap::new();
+        for row in tx
+            .open_table(TENANTS)
+            .map_err(|e| st(e.into()))?
+            .iter()
+            .map_err(|e| st(e.into()))?
+        {
+            let (k, v) = row.map_err(|e| st(e.into()))?;
+            tenants.insert(k.value().to_owned(), v.value());
+        }
+        let mut checkpoints: HashMap<u32, Vec<(u64, Vec<u8>)>> = HashMap::new();
+        for row in tx
+            .open_table(CHECKPOINTS)
+            .map_err(|e| st(e.into()))?
+            .iter()
+            .map_err(|e| st(e.into()))?
+        {
+            let (k, v) = row.map_err(|e| st(e.into()))?;
+            let (number, size) = k.value();
+            checkpoints
+                .entry(number)
+                .or_default()
+                .push((size, v.value().to_vec()));
+        }
+        let mut max_cutoff: Option<jiff::Timestamp> = None;
+        for row in tx
+            .open_table(RETENTION)
+            .map_err(|e| st(e.into()))?
+            .iter()
+            .map_err(|e| st(e.into()))?
+        {
+            let (_, v) = row.map_err(|e| st(e.into()))?;
+            let cutoff = serde_json::from_str::<serde_json::Value>(v.value())
+                .ok()
+                .and_then(|j| {
+                    j.get("cutoff")
+                        .and_then(|c| c.as_str())
+                        .and_then(|c| c.parse().ok())
+                });
+            if let Some(c) = cutoff {
+                max_cutoff = Some(max_cutoff.map_or(c, |m: jiff::Timestamp| m.max(c)));
+            }
+        }
+        drop(tx);
+
+        let mut report = VerifyReport {
+            committed,
+            key: key.short(),
+            ..Default::default()
+        };
+
+        // Segment files against their committed lengths.
+        let mut short_segments = HashMap::new();
+        for (&id, &len) in &segments {
+            let path = self.segment_path(id);
+            match std::fs::metadata(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    report.findings.push(Finding::SegmentMissing { segment: path });
+                    short_segments.insert(id, 0);
+                }
+                Err(e) => return Err(StoreError::io(&path, e)),
+                Ok(m) if m.len() < len => {
+                    report.findings.push(Finding::SegmentTruncated {
+                        segment: path,
+                        committed: len,
+                        actual: m.len(),
+                    });
+                    short_segments.insert(id, m.len());
+                }
+                Ok(m) if m.len() > len => report.notes.push(format!(
+                    "{} has {} bytes after its last commit (an interrupted write; the next ingest removes them)",
+                    path.display(),
+                    m.len() - len
+                )),
+                Ok(_) => {}
+            }
+        }
+
+        // Hash files against their committed trees.
+        let mut checks: HashMap<String, TenantCheck> = HashMap::new();
+        for (name, &(number, size)) in &tenants {
+            let path = self.hash_path(number);
+            let need = merkle::stored_hash_count(size) * 32;
+            let file = match File::open(&path) {
+                Ok(f) => {
+                    let len = f.metadata().map_err(|e| StoreError::io(&path, e))?.len();
+                    if len < need {
+                        report.findings.push(Finding::HashFileTruncated {
+                            tenant: name.clone(),
+                            path: path.clone(),
+                        });
+                        None
+                    } else {
+                        Some(f)
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    report.findings.push(Finding::HashFileTruncated {
+                        tenant: name.clone(),
+                        path: path.clone(),
+                    });
+                    None
+                }
+                Err(e) => return Err(StoreError::io(&path, e)),
+            };
+            checks.insert(
+                name.clone(),
+                TenantCheck {
+                    number,
+                    size,
+                    file,
+                    path,
+                    expected: 0,
+                    early: BTreeSet::new(),
+                    cache: (0, Vec::new()),
+                },
+            );
+        }
+
+        // Passes 1 and 2 run side by side.
+        let tree_inputs: Vec<(String, u32, u64, Vec<u64>)> = tenants
+            .iter()
+            .filter(|(n, _)| checks.get(*n).is_some_and(|c| c.file.is_some()))
+            .map(|(n, &(number, size))| {
+                let sizes = checkpoints
+                    .get(&number)
+                    .map(|v| v.iter().map(|(s, _)| *s).filter(|s| *s <= size).collect())
+                    .unwrap_or_default();
+                (n.clone(), number, size, sizes)
+            })
+            .collect();
+        let (record_result, tree_result) = std::thread::scope(|scope| {
+            let trees = scope.spawn(|| {
+                tree_inputs
+                    .iter()
+                    .map(|(name, number, size, sizes)| {
+                        self.check_tree(name, *number, *size, sizes)
+                            .map(|r| (name.clone(), r))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            });
+            let records = self.check_records(
+                &blocks,
+                committed,
+                &short_segments,
+                &mut checks,
+                max_cutoff,
+                &mut report,
+            );
+            (records, trees.join())
+        });
+        record_result?;
+        let tree_results = tree_result.map_err(|_| StoreError::Damaged {
+            location: "verify".into(),
+            detail: "the tree check stopped unexpectedly".into(),
+        })??;
+        let mut roots: HashMap<String, HashMap<u64, Hash>> = HashMap::new();
+        for (name, (findings, r)) in tree_results {
+            report.findings.extend(findings);
+            roots.insert(name, r);
+        }
+
+        // Pass 3: checkpoints.
+        for (name, &(number, size)) in &tenants {
+            let mut list = checkpoints.remove(&number).unwrap_or_default();
+            list.sort_by_key(|(s, _)| *s);
+            let expected_origin = self.origin(name);
+            let mut previous: Option<(u64, Hash)> = None;
+            let mut latest = 0;
+            let hash_file = checks.get(name).and_then(|c| c.file.as_ref());
+            for (cp_size, note) in &list {
+                let cp = match key.open(note) {
+                    Ok(cp) => cp,
+                    Err(problem) => {
+                        report.findings.push(Finding::CheckpointSignatureMismatch {
+                            tenant: name.clone(),
+                            size: *cp_size,
+                            problem,
+                        });
+                        continue;
+                    }
+                };
+                if cp.origin != expected_origin || cp.size != *cp_size {
+                    report.findings.push(Finding::CheckpointMisplaced {
+                        tenant: name.clone(),
+                        size: *cp_size,
+                        detail: format!("it signs {} at size {}", cp.origin, cp.size),
+                    });
+                    continue;
+                }
+                if cp.size > size {
+                    report.findings.push(Finding::CheckpointBeyondLog {
+                        tenant: name.clone(),
+                        size: cp.size,
+                        log_size: size,
+                    });
+                    continue;
+                }
+                latest = latest.max(cp.size);
+                if let Some(root) = roots.get(name).and_then(|r| r.get(&cp.size))
+                    && *root != cp.root
+                {
+                    report.findings.push(Finding::CheckpointRootMismatch {
+                        tenant: name.clone(),
+                        size: cp.size,
+                    });
+                }
+                if let (Some((old_size, old_root)), Some(file)) = (previous, hash_file) {
+                    let path = self.hash_path(number);
+                    let src = HashFile { file, path: &path };
+                    let proof =
+                        merkle::consistency_proof(&src, old_size, cp.size)?.unwrap_or_default();
+                    if !merkle::verify_consistency(old_size, cp.size, &old_root, &cp.root, &proof) {
+                        report.findings.push(Finding::InconsistentCheckpoints {
+                            tenant: name.clone(),
+                            older: old_size,
+                            newer: cp.size,
+                        });
+                    }
+                }
+                previous = Some((cp.size, cp.root));
+            }
+            if latest < size {
+                report.findings.push(Finding::UnsignedLeaves {
+                    tenant: name.clone(),
+                    signed: latest,
+                    size,
+                });
+            }
+            report.tenants.push(TenantSummary {
+                tenant: name.clone(),
+                size,
+                checkpoints: list.len() as u64,
+                latest_checkpoint: latest,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Pass 1: every record against its leaf hash, in seq and leaf order.
+    fn check_records(
+        &self,
+        blocks: &[(u64, BlockLoc)],
+        committed: u64,
+        short_segments: &HashMap<u64, u64>,
+        checks: &mut HashMap<String, TenantCheck>,
+        max_cutoff: Option<jiff::Timestamp>,
+        report: &mut VerifyReport,
+    ) -> Result<(), StoreError> {
+        let mut next = 0u64;
+        let mut dec = zstd::bulk::Decompressor::new().map_err(|e| StoreError::io(&self.dir, e))?;
+        let mut open: Option<(u64, File)> = None;
+        let mut pruned_open: Option<(u64, u64)> = None;
+        let mut unretained_open: Option<(u64, u64)> = None;
+        let mut buf = Vec::new();
+        for &(first, (seg, offset, count, len)) in blocks {
+            let path = self.segment_path(seg);
+            let location = format!("{} offset {offset}", path.display());
+            if first > next {
+                report.findings.push(Finding::RecordsRemoved {
+                    first_seq: next,
+                    last_seq: first - 1,
+                    location: format!("the block index before {location}"),
+                });
+            }
+            next = next.max(first);
+            let damaged = |detail: String| Finding::BlockDamaged {
+                segment: path.clone(),
+                offset,
+                first_seq: first,
+                count,
+                detail,
+            };
+            if let Some(&actual) = short_segments.get(&seg)
+                && offset + u64::from(len) > actual
+            {
+                report
+                    .findings
+                    .push(damaged("cut off: the segment was truncated".into()));
+                next = next.max(first + u64::from(count));
+                continue;
+            }
+            if open.as_ref().is_none_or(|(id, _)| *id != seg) {
+                let f = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+                open = Some((seg, f));
+            }
+            let Some((_, file)) = &open else { continue };
+            buf.resize(len as usize, 0);
+            file.read_exact_at(&mut buf, offset)
+                .map_err(|e| StoreError::io(&path, e))?;
+            let header = match BlockHeader::decode(&buf) {
+                Ok(h)
+                    if h.first_seq == first
+                        && h.count == count
+                        && h.block_len() == u64::from(len) =>
+                {
+                    h
+                }
+                Ok(_) => {
+                    report
+                        .findings
+                        .push(damaged("the block header was changed".into()));
+                    next = next.max(first + u64::from(count));
+                    continue;
+                }
+                Err(e) => {
+                    report.findings.push(damaged(e.to_string()));
+                    next = next.max(first + u64::from(count));
+                    continue;
+                }
+            };
+            let raw = match segment::decompress_payload(
+                &header,
+                &buf[segment::BLOCK_HEADER_LEN..],
+                &mut dec,
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    report.findings.push(damaged(e.to_string()));
+                    next = next.max(first + u64::from(count));
+                    continue;
+                }
+            };
+            for rec in RecordIter::new(Bytes::from(raw), count) {
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(e) => {
+                        report.findings.push(damaged(e.to_string()));
+                        break;
+                    }
+                };
+                if rec.seq > next {
+                    report.findings.push(Finding::RecordsRemoved {
+                        first_seq: next,
+                        last_seq: rec.seq - 1,
+                        location: location.clone(),
+                    });
+                }
+                next = next.max(rec.seq + 1);
+                let Some(check) = checks.get_mut(&rec.tenant) else {
+                    report.findings.push(Finding::RecordOutsideAnyLog {
+                        seq: rec.seq,
+                        record_id: rec.record_id.clone(),
+                        tenant: rec.tenant.clone(),
+                        leaf_index: rec.leaf_index,
+                    });
+                    continue;
+                };
+                if rec.leaf_index >= check.size {
+                    report.findings.push(Finding::RecordOutsideAnyLog {
+                        seq: rec.seq,
+                        record_id: rec.record_id.clone(),
+                        tenant: rec.tenant.clone(),
+                        leaf_index: rec.leaf_index,
+                    });
+                    continue;
+                }
+                // Leaf order: a leaf arriving after a later one is out of place.
+                let leaf = rec.leaf_index;
+                let reordered = |found: u64, expected: u64| Finding::RecordReordered {
+                    seq: rec.seq,
+                    record_id: rec.record_id.clone(),
+                    tenant: rec.tenant.clone(),
+                    expected_leaf: expected,
+                    found_leaf: found,
+                    segment: path.clone(),
+                    offset,
+                };
+                if leaf == check.expected {
+                    if let Some(&later) = check.early.iter().next() {
+                        report.findings.push(reordered(leaf, later));
+                    }
+                    check.expected += 1;
+                    while check.early.remove(&check.expected) {
+                        check.expected += 1;
+                    }
+                } else if leaf > check.expected {
+                    check.early.insert(leaf);
+                    if check.early.len() > MAX_EARLY {
+                        // The leaves in between are not coming back: they were removed.
+                        let first_early = check.early.iter().next().copied().unwrap_or(leaf);
+                        report.findings.push(Finding::LeavesWithoutRecord {
+                            tenant: rec.tenant.clone(),
+                            first_leaf: check.expected,
+                            last_leaf: first_early - 1,
+                        });
+                        check.expected = first_early;
+                        while check.early.remove(&check.expected) {
+                            check.expected += 1;
+                        }
+                    }
+                } else {
+                    report.findings.push(reordered(leaf, check.expected));
+                }
+                if rec.pruned {
+                    extend(&mut pruned_open, rec.seq, &mut report.pruned);
+                    if max_cutoff.is_none_or(|c| rec.time >= c) {
+                        let mut ranges = Vec::new();
+                        extend(&mut unretained_open, rec.seq, &mut ranges);
+                        for r in ranges {
+                            report.findings.push(Finding::PrunedWithoutRetention {
+                                first_seq: r.first_seq,
+                                last_seq: r.last_seq,
+                            });
+                        }
+                    }
+                    continue;
+                }
+                report.records_checked += 1;
+                report.bytes_checked += rec.raw.len() as u64;
+                let h = merkle::leaf_hash(&rec.raw);
+                if check.leaf(leaf) == Some(h) || check.file.is_none() {
+                    continue;
+                }
+                // Not its own hash: is it a neighbour's (moved), or nobody's (altered)?
+                let lo = leaf.saturating_sub(64);
+                let hi = (leaf + 64).min(check.size);
+                let found = (lo..hi).find(|&j| j != leaf && check.leaf(j) == Some(h));
+                report.findings.push(match found {
+                    Some(j) => reordered(j, leaf),
+                    None => Finding::RecordHashMismatch {
+                        seq: rec.seq,
+                        record_id: rec.record_id.clone(),
+                        tenant: rec.tenant.clone(),
+                        leaf_index: leaf,
+                        segment: path.clone(),
+                        offset,
+                    },
+                });
+            }
+        }
+        if next < committed {
+            report.findings.push(Finding::RecordsRemoved {
+                first_seq: next,
+                last_seq: committed - 1,
+                location: "the end of the store".into(),
+            });
+        }
+        if let Some((a, b)) = pruned_open {
+            report.pruned.push(PrunedRange {
+                first_seq: a,
+                last_seq: b,
+            });
+        }
+        if let Some((a, b)) = unretained_open {
+            report.findings.push(Finding::PrunedWithoutRetention {
+                first_seq: a,
+                last_seq: b,
+            });
+        }
+        let mut names: Vec<&String> = checks.keys().collect();
+        names.sort();
+        for name in names {
+            let c = &checks[name];
+            // Leaves never seen, below the size: between `expected` and the early ones, and after.
+            let mut at = c.expected;
+            for &e in c.early.iter().chain(std::iter::once(&c.size)) {
+                if e > at {
+                    report.findings.push(Finding::LeavesWithoutRecord {
+                        tenant: name.clone(),
+                        first_leaf: at,
+                        last_leaf: e - 1,
+                    });
+                }
+                at = e + 1;
+            }
+            let _ = (&c.path, c.number);
+        }
+        Ok(())
+    }
+
+    /// Pass 2: recompute a tenant's tree from its leaf hashes; returns findings and the root at
+    /// each requested size.
+    fn check_tree(
+        &self,
+        tenant: &str,
+        number: u32,
+        size: u64,
+        sizes: &[u64],
+    ) -> Result<(Vec<Finding>, HashMap<u64, Hash>), StoreError> {
+        let path = self.hash_path(number);
+        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let mut reader = std::io::BufReader::with_capacity(
+            1 << 20,
+            file.take(merkle::stored_hash_count(size) * 32),
+        );
+        let wanted: BTreeSet<u64> = sizes.iter().copied().collect();
+        let mut roots = HashMap::new();
+        let mut frontier = merkle::Frontier::new();
+        let mut emitted = Vec::with_capacity(64);
+        let mut first_bad: Option<u64> = None;
+        let mut more = 0u64;
+        let mut index = 0u64;
+        let mut h = [0u8; 32];
+        for _ in 0..size {
+            reader
+                .read_exact(&mut h)
+                .map_err(|e| StoreError::io(&path, e))?;
+            emitted.clear();
+            frontier.push(h, &mut emitted);
+            index += 1;
+            for computed in &emitted[1..] {
+                reader
+                    .read_exact(&mut h)
+                    .map_err(|e| StoreError::io(&path, e))?;
+                if h != *computed {
+                    if first_bad.is_none() {
+                        first_bad = Some(index);
+                    } else {
+                        more += 1;
+                    }
+                }
+                index += 1;
+            }
+            if wanted.contains(&frontier.size()) {
+                roots.insert(frontier.size(), frontier.root());
+            }
+        }
+        let findings = first_bad
+            .map(|index| Finding::TreeHashMismatch {
+                tenant: tenant.to_owned(),
+                index,
+                more,
+            })
+            .into_iter()
+            .collect();
+        Ok((findings, roots))
+    }
+}
+
+/// Grows the open range by `seq`, closing it into `out` when `seq` does not follow it.
+fn extend(open: &mut Option<(u64, u64)>, seq: u64, out: &mut Vec<PrunedRange>) {
+    match open {
+        Some((_, last)) if *last + 1 == seq => *last = seq,
+        _ => {
+            if let Some((a, b)) = open.take() {
+                out.push(PrunedRange {
+                    first_seq: a,
+                    last_seq: b,
+                });
+            }
+            *open = Some((seq, seq));
+        }
+    }
+}
