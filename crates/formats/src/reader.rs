@@ -1,0 +1,504 @@
+//! [`Reader`]: reads inputs into events, in order, on as many cores as it is given.
+//!
+//! One thread splits the inputs into records (decompressing, finding record boundaries) and packs
+//! them into batches of about a megabyte; worker threads parse and normalise the batches; the
+//! caller's thread receives the results and hands them to the [`Sink`]. Batches go to the workers
+//! round-robin and come back round-robin, so order is preserved without a reordering buffer. The
+//! channels are bounded, so a slow sink slows the reading instead of filling memory.
+
+use std::collections::BTreeMap;
+use std::ops::{ControlFlow, Range};
+use std::sync::mpsc;
+use std::thread;
+
+use mailtrail_event::{AuditEvent, SourceFormat};
+
+use crate::error::{InputError, RecordError, RecordLocation};
+use crate::input::Input;
+use crate::json::Split;
+use crate::record::{self, Container};
+use crate::stream::{self, Emit};
+
+/// One record read: the event, or why the record was rejected.
+pub type Record = Result<AuditEvent, RecordError>;
+
+/// How much a rejected-record list keeps per input; all are counted and all go to the sink.
+const KEPT_REJECTS: usize = 100;
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_ITEMS: usize = 4096;
+
+/// Options of a [`Reader`].
+///
+/// ```
+/// let options = mailtrail_formats::ReadOptions { strict: true, ..Default::default() };
+/// assert_eq!(options.max_record_size, 16 << 20);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Records larger than this many bytes are rejected without being held in memory. Default
+    /// 16 MiB, far above any record Microsoft writes.
+    pub max_record_size: usize,
+    /// Stop at the first rejected record or unreadable input. Default off.
+    pub strict: bool,
+    /// Worker threads that parse and normalise; `0` or `1` reads everything on the calling thread.
+    /// Default: the number of cores, at most 8.
+    pub threads: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            max_record_size: Self::DEFAULT_MAX_RECORD_SIZE,
+            strict: false,
+            threads: thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+        }
+    }
+}
+
+impl ReadOptions {
+    /// The default per-record size limit: 16 MiB.
+    pub const DEFAULT_MAX_RECORD_SIZE: usize = 16 << 20;
+}
+
+/// Receives what a [`Reader`] reads, in input order.
+///
+/// Any `FnMut(Record) -> ControlFlow<()>` closure is a sink. Returning `Break` stops the reading.
+pub trait Sink {
+    /// One record, read or rejected.
+    fn record(&mut self, record: Record) -> ControlFlow<()>;
+
+    /// An input is finished (or abandoned); its summary says what it held and what failed.
+    fn input_done(&mut self, summary: &InputSummary) -> ControlFlow<()> {
+        let _ = summary;
+        ControlFlow::Continue(())
+    }
+}
+
+impl<F: FnMut(Record) -> ControlFlow<()>> Sink for F {
+    fn record(&mut self, record: Record) -> ControlFlow<()> {
+        self(record)
+    }
+}
+
+/// What one input held.
+#[derive(Debug, Default)]
+pub struct InputSummary {
+    name: String,
+    records: u64,
+    rejected: u64,
+    by_source: BTreeMap<SourceFormat, u64>,
+    rejects: Vec<RecordError>,
+    errors: Vec<InputError>,
+}
+
+impl InputSummary {
+    /// The input's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Records read into events.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Records rejected.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// Events read, per source format.
+    pub fn by_source(&self) -> &BTreeMap<SourceFormat, u64> {
+        &self.by_source
+    }
+
+    /// The first rejected records (at most 100; [`rejected`](Self::rejected) counts them all).
+    pub fn rejects(&self) -> &[RecordError] {
+        &self.rejects
+    }
+
+    /// Why the input, or a part of it (a zip member), could not be read.
+    pub fn errors(&self) -> &[InputError] {
+        &self.errors
+    }
+}
+
+/// What a whole read held.
+#[derive(Debug, Default)]
+pub struct Summary {
+    inputs: Vec<InputSummary>,
+    stopped: bool,
+}
+
+impl Summary {
+    /// One summary per input, in order.
+    pub fn inputs(&self) -> &[InputSummary] {
+        &self.inputs
+    }
+
+    /// Records read into events.
+    pub fn records(&self) -> u64 {
+        self.inputs.iter().map(InputSummary::records).sum()
+    }
+
+    /// Records rejected.
+    pub fn rejected(&self) -> u64 {
+        self.inputs.iter().map(InputSummary::rejected).sum()
+    }
+
+    /// Every input-level error.
+    pub fn errors(&self) -> impl Iterator<Item = &InputError> {
+        self.inputs.iter().flat_map(|i| i.errors.iter())
+    }
+
+    /// Whether reading stopped before the end: the sink asked, or strict mode met a problem.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+}
+
+/// Reads inputs into [`AuditEvent`]s.
+#[derive(Clone, Debug, Default)]
+pub struct Reader {
+    options: ReadOptions,
+}
+
+impl Reader {
+    /// A reader with these options.
+    pub fn new(options: ReadOptions) -> Self {
+        Self { options }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ReadOptions {
+        &self.options
+    }
+
+    /// Reads one input.
+    pub fn read(&self, input: &Input, sink: &mut impl Sink) -> InputSummary {
+        let mut summary = self.read_all(std::slice::from_ref(input), sink);
+        summary.inputs.pop().unwrap_or_default()
+    }
+
+    /// Reads every input in order, handing each record to `sink` on the calling thread.
+    pub fn read_all(&self, inputs: &[Input], sink: &mut impl Sink) -> Summary {
+        let mut collector = Collector {
+            sink,
+            strict: self.options.strict,
+            current: None,
+            summary: Summary::default(),
+        };
+        let workers = self.options.threads;
+        if workers <= 1 || !pipeline(inputs, self.options.max_record_size, workers, &mut collector) {
+            produce(inputs, self.options.max_record_size, &mut |batch| {
+                for out in process(batch) {
+                    collector.handle(out)?;
+                }
+                ControlFlow::Continue(())
+            });
+        }
+        collector.finish()
+    }
+
+    /// Reads `inputs` on a background thread; the returned iterator yields the records in order.
+    /// Call [`Events::finish`] for the summary.
+    pub fn events(&self, inputs: Vec<Input>) -> std::io::Result<Events> {
+        let (tx, rx) = mpsc::sync_channel::<Record>(1024);
+        let reader = self.clone();
+        let handle = thread::Builder::new()
+            .name("mailtrail-read".into())
+            .spawn(move || {
+                let mut sink = |r: Record| match tx.send(r) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(_) => ControlFlow::Break(()),
+                };
+                reader.read_all(&inputs, &mut sink)
+            })?;
+        Ok(Events {
+            rx: Some(rx),
+            handle: Some(handle),
+        })
+    }
+}
+
+/// The records of a background read, in order (see [`Reader::events`]).
+#[derive(Debug)]
+pub struct Events {
+    rx: Option<mpsc::Receiver<Record>>,
+    handle: Option<thread::JoinHandle<Summary>>,
+}
+
+impl Iterator for Events {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        self.rx.as_ref()?.recv().ok()
+    }
+}
+
+impl Events {
+    /// Stops reading if it is not finished, and returns the summary.
+    pub fn finish(mut self) -> Summary {
+        self.rx = None;
+        match self.handle.take().map(thread::JoinHandle::join) {
+            Some(Ok(summary)) => summary,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Summary::default(),
+        }
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.rx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A run of records on its way to a worker.
+struct Batch {
+    data: Vec<u8>,
+    items: Vec<Item>,
+}
+
+enum Item {
+    InputStart(String),
+    Record {
+        range: Range<usize>,
+        location: RecordLocation,
+        container: Container,
+    },
+    Error(RecordError),
+    InputDone(Vec<InputError>),
+}
+
+enum Output {
+    InputStart(String),
+    Record(Record),
+    InputDone(Vec<InputError>),
+}
+
+/// Normalises a batch (on a worker thread).
+fn process(batch: Batch) -> Vec<Output> {
+    let data = batch.data;
+    batch
+        .items
+        .into_iter()
+        .map(|item| match item {
+            Item::InputStart(name) => Output::InputStart(name),
+            Item::Record {
+                range,
+                location,
+                container,
+            } => Output::Record(
+                record::decode(&data[range], container).map_err(|k| RecordError::new(location, k)),
+            ),
+            Item::Error(e) => Output::Record(Err(e)),
+            Item::InputDone(errors) => Output::InputDone(errors),
+        })
+        .collect()
+}
+
+/// Packs what the splitters find into batches and passes them to `send`.
+struct Packer<'s> {
+    batch: Batch,
+    send: &'s mut dyn FnMut(Batch) -> ControlFlow<()>,
+}
+
+impl Packer<'_> {
+    fn push(&mut self, item: Item) -> ControlFlow<()> {
+        self.batch.items.push(item);
+        if self.batch.data.len() >= BATCH_BYTES || self.batch.items.len() >= BATCH_ITEMS {
+            self.flush()?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn flush(&mut self) -> ControlFlow<()> {
+        if self.batch.items.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        let batch = std::mem::replace(
+            &mut self.batch,
+            Batch {
+                data: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
+                items: Vec::new(),
+            },
+        );
+        (self.send)(batch)
+    }
+}
+
+impl Emit for Packer<'_> {
+    fn split(&mut self, split: Split<'_>) -> ControlFlow<()> {
+        match split {
+            Split::Record {
+                bytes,
+                location,
+                container,
+            } => {
+                let start = self.batch.data.len();
+                self.batch.data.extend_from_slice(bytes);
+                let range = start..self.batch.data.len();
+                self.push(Item::Record {
+                    range,
+                    location,
+                    container,
+                })
+            }
+            Split::Error(e) => self.push(Item::Error(e)),
+        }
+    }
+}
+
+/// Reads every input into batches (on the reading thread).
+fn produce(inputs: &[Input], max: usize, send: &mut dyn FnMut(Batch) -> ControlFlow<()>) {
+    let mut packer = Packer {
+        batch: Batch {
+            data: Vec::new(),
+            items: Vec::new(),
+        },
+        send,
+    };
+    for input in inputs {
+        if packer.push(Item::InputStart(input.name())).is_break() {
+            return;
+        }
+        let mut errors = Vec::new();
+        let flow = stream::read_input(input, max, &mut packer, &mut errors);
+        if flow.is_break() || packer.push(Item::InputDone(errors)).is_break() {
+            return;
+        }
+    }
+    let _ = packer.flush();
+}
+
+/// Runs the reading thread and `workers` normalising threads; the caller's thread collects.
+/// Returns `false` (having read nothing) if the threads could not be started.
+fn pipeline(inputs: &[Input], max: usize, workers: usize, collector: &mut Collector<'_, impl Sink>) -> bool {
+    thread::scope(|scope| {
+        let mut to_workers = Vec::with_capacity(workers);
+        let mut from_workers = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let (in_tx, in_rx) = mpsc::sync_channel::<Batch>(2);
+            let (out_tx, out_rx) = mpsc::sync_channel::<Vec<Output>>(2);
+            let spawned = thread::Builder::new()
+                .name(format!("mailtrail-normalise-{i}"))
+                .spawn_scoped(scope, move || {
+                    for batch in in_rx {
+                        if out_tx.send(process(batch)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                return false;
+            }
+            to_workers.push(in_tx);
+            from_workers.push(out_rx);
+        }
+        let spawned = thread::Builder::new()
+            .name("mailtrail-split".into())
+            .spawn_scoped(scope, move || {
+                let mut seq = 0usize;
+                produce(inputs, max, &mut |batch| {
+                    let sent = to_workers[seq % to_workers.len()].send(batch);
+                    seq += 1;
+                    match sent {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(_) => ControlFlow::Break(()),
+                    }
+                });
+            });
+        if spawned.is_err() {
+            return false;
+        }
+        let mut seq = 0usize;
+        'outer: while let Ok(outputs) = from_workers[seq % from_workers.len()].recv() {
+            seq += 1;
+            for out in outputs {
+                if collector.handle(out).is_break() {
+                    break 'outer;
+                }
+            }
+        }
+        // Dropping the receivers makes the workers, and then the reading thread, stop.
+        drop(from_workers);
+        true
+    })
+}
+
+/// Turns outputs into sink calls and summaries (on the caller's thread).
+struct Collector<'s, S> {
+    sink: &'s mut S,
+    strict: bool,
+    current: Option<InputSummary>,
+    summary: Summary,
+}
+
+impl<S: Sink> Collector<'_, S> {
+    fn handle(&mut self, out: Output) -> ControlFlow<()> {
+        let flow = self.deliver(out);
+        if flow.is_break() {
+            self.summary.stopped = true;
+        }
+        flow
+    }
+
+    fn deliver(&mut self, out: Output) -> ControlFlow<()> {
+        match out {
+            Output::InputStart(name) => {
+                self.current = Some(InputSummary {
+                    name,
+                    ..InputSummary::default()
+                });
+                ControlFlow::Continue(())
+            }
+            Output::Record(record) => {
+                let current = self.current.get_or_insert_with(InputSummary::default);
+                let rejected = match &record {
+                    Ok(ev) => {
+                        current.records += 1;
+                        *current.by_source.entry(ev.source).or_default() += 1;
+                        false
+                    }
+                    Err(e) => {
+                        current.rejected += 1;
+                        if current.rejects.len() < KEPT_REJECTS {
+                            current.rejects.push(e.clone());
+                        }
+                        true
+                    }
+                };
+                self.sink.record(record)?;
+                if rejected && self.strict {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            }
+            Output::InputDone(errors) => {
+                let mut done = self.current.take().unwrap_or_default();
+                done.errors = errors;
+                let failed = !done.errors.is_empty();
+                let flow = self.sink.input_done(&done);
+                self.summary.inputs.push(done);
+                flow?;
+                if failed && self.strict {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            }
+        }
+    }
+
+    fn finish(mut self) -> Summary {
+        // An input abandoned part-way still gets its summary.
+        if let Some(current) = self.current.take() {
+            let _ = self.sink.input_done(&current);
+            self.summary.inputs.push(current);
+        }
+        self.summary
+    }
+}
