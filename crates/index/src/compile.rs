@@ -10,6 +10,7 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 
 use crate::fields::FieldKind;
+use crate::guard::SafeSeek;
 use crate::query::{Clause, Expr, WildcardPattern};
 use crate::schema::{IndexSchema, KEYWORD_MAX_BYTES, date, lowercase, truncate};
 use crate::{IndexError, SearchField};
@@ -65,7 +66,7 @@ fn clause(s: &IndexSchema, c: &Clause) -> Result<Box<dyn TQuery>, IndexError> {
             match terms.as_slice() {
                 [] => Box::new(EmptyQuery),
                 [one] => Box::new(TermQuery::new(one.clone(), IndexRecordOption::Basic)),
-                _ => Box::new(PhraseQuery::new(terms)),
+                _ => Box::new(SafeSeek(Box::new(PhraseQuery::new(terms)))),
             }
         }
         Clause::WordWildcard { pattern } => regex(s, SearchField::Text, pattern)?,

@@ -68,6 +68,9 @@ pub enum IndexError {
         /// Why.
         reason: String,
     },
+    /// The store could not be read while catching up.
+    #[error("cannot read the store to index it: {0}")]
+    Store(#[source] mailtrail_store::StoreError),
     /// `stats --by` named a field without a column of values.
     #[error("cannot group by '{field}'; fields that can be grouped: {groupable}")]
     NotGroupable {

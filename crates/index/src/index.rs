@@ -152,7 +152,7 @@ impl Index {
     }
 
     /// Takes the writer lock, once.
-    fn ensure_writer(&mut self) -> Result<(), IndexError> {
+    pub(crate) fn ensure_writer(&mut self) -> Result<(), IndexError> {
         if self.writer.is_none() {
             // Two indexing threads: the machine we size for has two cores, and ingest does its
             // own work (parsing, hashing) on the calling thread meanwhile.

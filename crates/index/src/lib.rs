@@ -46,10 +46,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod catch_up;
 mod collect;
 mod compile;
 mod error;
 mod fields;
+mod guard;
 mod index;
 mod query;
 mod schema;
@@ -57,6 +59,7 @@ mod search;
 mod stats;
 mod timeline;
 
+pub use crate::catch_up::{CatchUp, catch_up, catch_up_report, reindex};
 pub use crate::error::IndexError;
 pub use crate::fields::SearchField;
 pub use crate::index::{INDEX_DIR, Index};

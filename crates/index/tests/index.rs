@@ -1,0 +1,316 @@
+//! The index's publishing contract and its behaviour on events built in memory.
+
+use mailtrail_event::{AuditEvent, Folder, MailAccess, MailAccessType, NameValue, parse_time};
+use mailtrail_index::{
+    Index, IndexError, Query, SearchField, SearchOptions, StatsRequest, TimelineEntry,
+};
+
+fn event(time: &str, user: &str, op: &str) -> AuditEvent {
+    AuditEvent {
+        time: parse_time(time).unwrap(),
+        workload: Some("Exchange".into()),
+        user_id: Some(user.into()),
+        operation: op.into(),
+        ..Default::default()
+    }
+}
+
+fn search(index: &Index, q: &str) -> Vec<u64> {
+    let page = index
+        .search(&Query::parse(q).unwrap(), &SearchOptions::default())
+        .unwrap();
+    page.hits.iter().map(|h| h.seq).collect()
+}
+
+#[test]
+fn queries_never_return_uncommitted_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Index::open(dir.path()).unwrap();
+    let reader = Index::open(dir.path()).unwrap();
+    for seq in 0..10 {
+        writer
+            .add(seq, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
+            .unwrap();
+    }
+    assert_eq!(search(&writer, "op:Send"), Vec::<u64>::new());
+    assert_eq!(writer.watermark(), 0);
+    writer.commit(10).unwrap();
+    assert_eq!(search(&writer, "op:Send").len(), 10);
+    assert_eq!(writer.watermark(), 10);
+
+    // Another handle sees the batch only after it reloads, and then all of it at once.
+    let mut reader = reader;
+    assert_eq!(search(&reader, "op:Send").len(), 0);
+    writer
+        .add(10, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
+        .unwrap();
+    reader.reload().unwrap();
+    assert_eq!(search(&reader, "op:Send").len(), 10, "the pending 11th is not published");
+    assert_eq!(reader.watermark(), 10);
+}
+
+#[test]
+fn a_crash_loses_only_the_unpublished_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut index = Index::open(dir.path()).unwrap();
+        index
+            .add(0, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
+            .unwrap();
+        index.commit(1).unwrap();
+        index
+            .add(1, &event("2026-01-01T00:00:00Z", "b@x.com", "Send"))
+            .unwrap();
+        // Dropped without commit, as a killed process would.
+    }
+    let mut index = Index::open(dir.path()).unwrap();
+    assert_eq!(index.watermark(), 1);
+    assert_eq!(search(&index, "op:Send"), [0]);
+    // The lost record is indexed again from the watermark, once.
+    index
+        .add(1, &event("2026-01-01T00:00:00Z", "b@x.com", "Send"))
+        .unwrap();
+    index.commit(2).unwrap();
+    assert_eq!(search(&index, "op:Send"), [1, 0]);
+}
+
+#[test]
+fn add_refuses_sequence_numbers_out_of_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    let ev = event("2026-01-01T00:00:00Z", "a@x.com", "Send");
+    index.add(5, &ev).unwrap();
+    let err = index.add(5, &ev).unwrap_err();
+    assert!(matches!(err, IndexError::OutOfOrder { seq: 5, expected: 6 }), "{err}");
+    index.commit(8).unwrap();
+    let err = index.add(7, &ev).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "record 7 cannot be indexed: the index expects sequence numbers from 8 on, in increasing order"
+    );
+}
+
+#[test]
+fn commit_refuses_a_watermark_behind_added_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    index
+        .add(3, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
+        .unwrap();
+    let err = index.commit(3).unwrap_err();
+    assert!(matches!(err, IndexError::WatermarkBehind { watermark: 3, required: 4 }), "{err}");
+    index.commit(4).unwrap();
+    assert_eq!(index.watermark(), 4);
+}
+
+#[test]
+fn a_second_writer_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Index::open(dir.path()).unwrap();
+    first.commit(0).unwrap();
+    let mut second = Index::open(dir.path()).unwrap();
+    let err = second.commit(0).unwrap_err();
+    assert!(matches!(err, IndexError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("being written by another process"), "{err}");
+    first.close().unwrap();
+    second.commit(0).unwrap();
+}
+
+#[test]
+fn watermark_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    index
+        .add(0, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
+        .unwrap();
+    index.commit(42).unwrap();
+    index.close().unwrap();
+    let index = Index::open(dir.path()).unwrap();
+    assert_eq!(index.watermark(), 42);
+    assert_eq!(index.num_events(), 1);
+}
+
+#[test]
+fn cursor_pages_ignore_events_indexed_after_the_first_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    for seq in 0..6 {
+        let t = format!("2026-01-0{}T00:00:00Z", seq + 1);
+        index.add(seq, &event(&t, "a@x.com", "Send")).unwrap();
+    }
+    index.commit(6).unwrap();
+    let q = Query::parse("op:Send").unwrap();
+    let first = index
+        .search(&q, &SearchOptions { limit: 2, ..SearchOptions::default() })
+        .unwrap();
+    assert_eq!(first.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [5, 4]);
+    // New events arrive, some older than the page boundary.
+    index
+        .add(6, &event("2026-01-03T12:00:00Z", "late@x.com", "Send"))
+        .unwrap();
+    index.commit(7).unwrap();
+    let next = first.next.unwrap().to_string().parse().unwrap();
+    let second = index
+        .search(
+            &q,
+            &SearchOptions {
+                limit: 10,
+                after: Some(next),
+                ..SearchOptions::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(second.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [3, 2, 1, 0]);
+    assert_eq!(second.watermark, 6);
+    assert!(second.next.is_none());
+    // A fresh search sees the new event.
+    assert_eq!(search(&index, "op:Send").len(), 7);
+}
+
+#[test]
+fn options_narrow_by_time_and_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    for (seq, (t, tenant)) in [
+        ("2026-01-01T00:00:00Z", "contoso"),
+        ("2026-01-02T00:00:00Z", "contoso"),
+        ("2026-01-03T00:00:00Z", "fabrikam"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut ev = event(t, "a@x.com", "Send");
+        ev.tenant_id = Some(tenant.into());
+        index.add(seq as u64, &ev).unwrap();
+    }
+    index.commit(3).unwrap();
+    let opts = SearchOptions {
+        from: parse_time("2026-01-02T00:00:00Z"),
+        tenant: Some("CONTOSO".into()),
+        ..SearchOptions::default()
+    };
+    let page = index.search(&Query::all(), &opts).unwrap();
+    assert_eq!(page.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [1]);
+    let opts = SearchOptions {
+        to: parse_time("2026-01-02T00:00:00Z"),
+        ..SearchOptions::default()
+    };
+    assert_eq!(index.search(&Query::all(), &opts).unwrap().total, 1);
+}
+
+#[test]
+fn free_text_reaches_parameters_message_ids_and_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    let mut rule = event("2026-01-01T00:00:00Z", "admin@contoso.com", "New-InboxRule");
+    rule.parameters = vec![NameValue {
+        name: "ForwardTo".into(),
+        value: "exfil@evil.example".into(),
+    }];
+    let mut read = event("2026-01-02T00:00:00Z", "app@contoso.com", "MailItemsAccessed");
+    read.mail_access = Some(MailAccess {
+        access_type: Some(MailAccessType::Bind),
+        folders: vec![Folder {
+            path: Some("\\Inbox\\Board minutes".into()),
+            message_ids: vec!["<CAF=x1@mail.contoso.com>".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    index.add(0, &rule).unwrap();
+    index.add(1, &read).unwrap();
+    index.commit(2).unwrap();
+    assert_eq!(search(&index, "evil"), [0]);
+    assert_eq!(search(&index, "\"evil example\""), [0]);
+    assert_eq!(search(&index, "forwardto"), [0]);
+    assert_eq!(search(&index, "\"board minutes\""), [1]);
+    assert_eq!(search(&index, "x1"), [1]);
+    assert_eq!(search(&index, "message_id:\"<caf=x1@mail.contoso.com>\""), [1]);
+    assert_eq!(search(&index, "folder:*board*"), [1]);
+    assert_eq!(search(&index, "\"example board\""), Vec::<u64>::new(), "phrases stay in one value");
+}
+
+#[test]
+fn timeline_includes_changes_made_to_a_mailbox_by_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    let mut perm = event("2026-01-02T00:00:00Z", "admin@contoso.com", "Add-MailboxPermission");
+    perm.parameters = vec![
+        NameValue {
+            name: "Identity".into(),
+            value: "ceo@contoso.com".into(),
+        },
+        NameValue {
+            name: "User".into(),
+            value: "intruder@contoso.com".into(),
+        },
+    ];
+    let mut read = event("2026-01-03T00:00:00Z", "intruder@contoso.com", "MailItemsAccessed");
+    read.mailbox_owner_upn = Some("CEO@contoso.com".into());
+    let own = event("2026-01-01T00:00:00Z", "ceo@contoso.com", "Send");
+    let other = event("2026-01-01T00:00:00Z", "cfo@contoso.com", "Send");
+    for (seq, ev) in [&perm, &read, &own, &other].into_iter().enumerate() {
+        index.add(seq as u64, ev).unwrap();
+    }
+    index.commit(4).unwrap();
+    let tl = index
+        .timeline("ceo@contoso.com", &SearchOptions::default())
+        .unwrap();
+    assert_eq!(tl.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [2, 0, 1]);
+    assert_eq!(tl.total, 3);
+    let entry = TimelineEntry::describe(&perm);
+    assert_eq!(entry.detail, "Identity=ceo@contoso.com, User=intruder@contoso.com");
+    // The limit keeps the earliest.
+    let first = index
+        .timeline("ceo@contoso.com", &SearchOptions { limit: 1, ..SearchOptions::default() })
+        .unwrap();
+    assert_eq!(first.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [2]);
+    assert_eq!(first.total, 3);
+}
+
+#[test]
+fn stats_refuse_fields_without_a_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::open(dir.path()).unwrap();
+    let req = StatsRequest {
+        by: vec![SearchField::from_name("session").unwrap()],
+        interval: None,
+    };
+    let err = index
+        .stats(&Query::all(), &SearchOptions::default(), &req)
+        .unwrap_err();
+    assert!(err.to_string().starts_with("cannot group by 'session'; fields that can be grouped: kind, source"), "{err}");
+}
+
+#[test]
+fn stats_without_fields_count_per_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    for (seq, t) in ["2026-01-01T01:00:00Z", "2026-01-01T23:00:00Z", "2026-01-03T00:00:00Z"]
+        .into_iter()
+        .enumerate()
+    {
+        index.add(seq as u64, &event(t, "a@x.com", "Send")).unwrap();
+    }
+    index.commit(3).unwrap();
+    let req = StatsRequest {
+        by: vec![],
+        interval: Some("1d".parse().unwrap()),
+    };
+    let stats = index
+        .stats(&Query::all(), &SearchOptions::default(), &req)
+        .unwrap();
+    let rows: Vec<(String, u64)> = stats
+        .rows
+        .iter()
+        .map(|r| (r.bucket.unwrap().to_string(), r.count))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("2026-01-01T00:00:00Z".to_owned(), 2),
+            ("2026-01-03T00:00:00Z".to_owned(), 1)
+        ]
+    );
+    assert_eq!(stats.total, 3);
+}
