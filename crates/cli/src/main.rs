@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod output;
-#[allow(dead_code)] // Used by the store commands as they land.
+mod progress;
+mod sorted;
 mod store_location;
 
 /// Collect, keep, search and hunt Microsoft 365 audit logs for mail theft.

@@ -1,11 +1,183 @@
 //! `mailtrail ingest`: append records to the evidence store.
+//!
+//! Inputs are read by `mailtrail-formats`, appended to the store (which drops record ids it already
+//! holds) and added to the search index under their seq. Every `--commit-every` records, every 30
+//! seconds and at the end, the store commits first (records durable, checkpoints signed) and the
+//! index second, so a search never sees records the store could still lose; after a crash the
+//! index catches up from the store.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use mailtrail_event::AuditEvent;
+use mailtrail_formats::{Inputs, ReadOptions, Reader};
+use mailtrail_index::Index;
+use mailtrail_store::{Appended, OpenMode, Store, StoreError};
+
+use crate::store_location::StoreArg;
+
+/// Rejected records listed one by one before only counting the rest.
+const SHOWN_REJECTS: u64 = 20;
+/// Longest stretch without a commit (and so without a signed checkpoint) in a long run.
+const COMMIT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Arguments of `mailtrail ingest`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Files, directories or glob patterns of any format `parse` reads; `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<OsString>,
+    #[command(flatten)]
+    store: StoreArg,
+    /// Commit (sync, sign checkpoints, publish to search) after this many new records.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    commit_every: u64,
+    /// Do not update the search index now; it catches up from the store later (`mailtrail reindex`
+    /// or the next ingest).
+    #[arg(long)]
+    no_index: bool,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`mailtrail ingest` is not available in this build yet")
+/// Counts of one run.
+#[derive(Debug, Default)]
+struct Counts {
+    read: u64,
+    new: u64,
+    duplicates: u64,
+    rejected: u64,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = args.store.path()?;
+    let mut store = Store::open(&dir, OpenMode::ReadWrite)
+        .with_context(|| format!("opening {}", dir.display()))?;
+    let mut index = if args.no_index {
+        None
+    } else {
+        open_index(&store)
+    };
+
+    let expanded = Inputs::expand(&args.paths);
+    let mut counts = Counts::default();
+    for e in &expanded.errors {
+        eprintln!("error: {e}");
+    }
+    let input_count = expanded.inputs.len();
+    let mut events = Reader::new(ReadOptions::default())
+        .events(expanded.inputs)
+        .context("starting the reader")?;
+    let mut last_commit = Instant::now();
+    let mut since_commit = 0u64;
+    for record in events.by_ref() {
+        match record {
+            Ok(event) => {
+                counts.read += 1;
+                match store.append(&event) {
+                    Ok(Appended::New { seq, .. }) => {
+                        counts.new += 1;
+                        since_commit += 1;
+                        add_to_index(&mut index, seq, &event);
+                    }
+                    Ok(Appended::Duplicate { .. }) => counts.duplicates += 1,
+                    Err(e @ StoreError::InvalidEvent { .. }) => reject(&mut counts, &e),
+                    Err(e) => return Err(e).context("appending to the store"),
+                }
+            }
+            Err(e) => reject(&mut counts, &e),
+        }
+        if since_commit >= args.commit_every
+            || (since_commit > 0 && last_commit.elapsed() >= COMMIT_INTERVAL)
+        {
+            commit_batch(&mut store, &mut index)?;
+            since_commit = 0;
+            last_commit = Instant::now();
+        }
+    }
+    let summary = events.finish();
+    commit_batch(&mut store, &mut index)?;
+    let input_errors = expanded.errors.len() + summary.errors().count();
+    for e in summary.errors() {
+        eprintln!("error: {e}");
+    }
+    if counts.rejected > SHOWN_REJECTS {
+        eprintln!(
+            "… and {} more rejected records.",
+            counts.rejected - SHOWN_REJECTS
+        );
+    }
+    println!(
+        "read {} records from {} inputs: {} new, {} duplicates, {} rejected; the store holds {}",
+        counts.read,
+        input_count,
+        counts.new,
+        counts.duplicates,
+        counts.rejected,
+        store.committed_len()
+    );
+    if counts.rejected > 0 || input_errors > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reject(counts: &mut Counts, e: &dyn std::fmt::Display) {
+    counts.rejected += 1;
+    if counts.rejected <= SHOWN_REJECTS {
+        eprintln!("rejected: {e}");
+    }
+}
+
+/// Opens the index and brings it level with the store. The index is a derived view: if it cannot
+/// be used now, the store is still written and the index catches up later.
+fn open_index(store: &Store) -> Option<Index> {
+    let mut index = match Index::open(store.dir()) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
+            return None;
+        }
+    };
+    match mailtrail_index::catch_up(&mut index, store) {
+        Ok(_) => Some(index),
+        Err(e) => {
+            tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
+            None
+        }
+    }
+}
+
+fn add_to_index(index: &mut Option<Index>, seq: u64, event: &AuditEvent) {
+    if let Some(i) = index
+        && let Err(e) = i.add(seq, event)
+    {
+        tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
+        *index = None;
+    }
+}
+
+/// Store first, index second: the index only ever publishes committed records.
+fn commit_batch(store: &mut Store, index: &mut Option<Index>) -> anyhow::Result<()> {
+    let summary = store.commit().context("committing to the store")?;
+    if summary.new_records > 0 {
+        eprintln!(
+            "Committed {} new records; the store holds {} (checkpoints signed for {} tenant logs).",
+            summary.new_records,
+            summary.committed_len,
+            summary.checkpoints.len()
+        );
+    }
+    commit_index(index, summary.committed_len);
+    Ok(())
+}
+
+/// Publishes the index up to the store's committed length.
+fn commit_index(index: &mut Option<Index>, committed_len: u64) {
+    if let Some(i) = index
+        && let Err(e) = i.commit(committed_len)
+    {
+        tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
+        *index = None;
+    }
 }
