@@ -67,6 +67,19 @@ pub enum Finding {
         /// The offset of its block.
         offset: u64,
     },
+    /// A record stored after a record with a higher seq: records were moved.
+    RecordOutOfOrder {
+        /// Its seq.
+        seq: u64,
+        /// Its record id.
+        record_id: String,
+        /// The higher seq stored before it.
+        after_seq: u64,
+        /// The segment file.
+        segment: PathBuf,
+        /// The offset of its block.
+        offset: u64,
+    },
     /// Committed seqs that no block holds: records removed.
     RecordsRemoved {
         /// First missing seq.
@@ -231,6 +244,17 @@ impl fmt::Display for Finding {
                 "records reordered: {record_id} (seq {seq}, tenant {tenant}) in {} block at offset {offset} holds leaf {found_leaf} where leaf {expected_leaf} belongs",
                 segment.display()
             ),
+            RecordOutOfOrder {
+                seq,
+                record_id,
+                after_seq,
+                segment,
+                offset,
+            } => write!(
+                f,
+                "records reordered: {record_id} (seq {seq}) is stored after seq {after_seq} in {} block at offset {offset}",
+                segment.display()
+            ),
             RecordsRemoved {
                 first_seq,
                 last_seq,
@@ -370,10 +394,11 @@ impl fmt::Display for Finding {
 }
 
 fn range(what: &str, a: u64, b: u64) -> String {
+    let plural = if what == "leaf" { "leaves" } else { "seqs" };
     if a == b {
         format!("{what} {a}")
     } else {
-        format!("{what}s {a}..={b}")
+        format!("{plural} {a}..={b}")
     }
 }
 
@@ -664,6 +689,25 @@ impl Store {
             (records, trees.join())
         });
         record_result?;
+        // Leaves of unreadable blocks are missing too; saying so once per block is enough.
+        let damaged = report.findings.iter().any(|f| {
+            matches!(
+                f,
+                Finding::BlockDamaged { .. } | Finding::SegmentMissing { .. }
+            )
+        });
+        if damaged {
+            report.findings.retain(|f| {
+                let Finding::LeavesWithoutRecord { tenant, first_leaf, last_leaf } = f else {
+                    return true;
+                };
+                report.notes.push(format!(
+                    "tenant {tenant} {} have no readable record (in the damaged blocks above, or removed)",
+                    range("leaf", *first_leaf, *last_leaf)
+                ));
+                false
+            });
+        }
         let tree_results = tree_result.map_err(|_| StoreError::Damaged {
             location: "verify".into(),
             detail: "the tree check stopped unexpectedly".into(),
@@ -761,7 +805,7 @@ impl Store {
         max_cutoff: Option<jiff::Timestamp>,
         report: &mut VerifyReport,
     ) -> Result<(), StoreError> {
-        let mut next = 0u64;
+        let mut seqs = SeqCheck::default();
         let mut dec = zstd::bulk::Decompressor::new().map_err(|e| StoreError::io(&self.dir, e))?;
         let mut open: Option<(u64, File)> = None;
         let mut pruned_open: Option<(u64, u64)> = None;
@@ -770,14 +814,6 @@ impl Store {
         for &(first, (seg, offset, count, len)) in blocks {
             let path = self.segment_path(seg);
             let location = format!("{} offset {offset}", path.display());
-            if first > next {
-                report.findings.push(Finding::RecordsRemoved {
-                    first_seq: next,
-                    last_seq: first - 1,
-                    location: format!("the block index before {location}"),
-                });
-            }
-            next = next.max(first);
             let damaged = |detail: String| Finding::BlockDamaged {
                 segment: path.clone(),
                 offset,
@@ -791,7 +827,7 @@ impl Store {
                 report
                     .findings
                     .push(damaged("cut off: the segment was truncated".into()));
-                next = next.max(first + u64::from(count));
+                seqs.skip_block(first, count);
                 continue;
             }
             if open.as_ref().is_none_or(|(id, _)| *id != seg) {
@@ -814,12 +850,12 @@ impl Store {
                     report
                         .findings
                         .push(damaged("the block header was changed".into()));
-                    next = next.max(first + u64::from(count));
+                    seqs.skip_block(first, count);
                     continue;
                 }
                 Err(e) => {
                     report.findings.push(damaged(e.to_string()));
-                    next = next.max(first + u64::from(count));
+                    seqs.skip_block(first, count);
                     continue;
                 }
             };
@@ -831,7 +867,7 @@ impl Store {
                 Ok(r) => r,
                 Err(e) => {
                     report.findings.push(damaged(e.to_string()));
-                    next = next.max(first + u64::from(count));
+                    seqs.skip_block(first, count);
                     continue;
                 }
             };
@@ -843,14 +879,19 @@ impl Store {
                         break;
                     }
                 };
-                if rec.seq > next {
-                    report.findings.push(Finding::RecordsRemoved {
-                        first_seq: next,
-                        last_seq: rec.seq - 1,
-                        location: location.clone(),
-                    });
-                }
-                next = next.max(rec.seq + 1);
+                let seq_moved = match seqs.see(rec.seq, &location) {
+                    SeqOrder::InOrder => false,
+                    SeqOrder::After(after_seq) => {
+                        report.findings.push(Finding::RecordOutOfOrder {
+                            seq: rec.seq,
+                            record_id: rec.record_id.clone(),
+                            after_seq,
+                            segment: path.clone(),
+                            offset,
+                        });
+                        true
+                    }
+                };
                 let Some(check) = checks.get_mut(&rec.tenant) else {
                     report.findings.push(Finding::RecordOutsideAnyLog {
                         seq: rec.seq,
@@ -881,7 +922,9 @@ impl Store {
                     offset,
                 };
                 if leaf == check.expected {
-                    if let Some(&later) = check.early.iter().next() {
+                    if let Some(&later) = check.early.iter().next()
+                        && !seq_moved
+                    {
                         report.findings.push(reordered(leaf, later));
                     }
                     check.expected += 1;
@@ -903,7 +946,7 @@ impl Store {
                             check.expected += 1;
                         }
                     }
-                } else {
+                } else if !seq_moved {
                     report.findings.push(reordered(leaf, check.expected));
                 }
                 if rec.pruned {
@@ -943,13 +986,7 @@ impl Store {
                 });
             }
         }
-        if next < committed {
-            report.findings.push(Finding::RecordsRemoved {
-                first_seq: next,
-                last_seq: committed - 1,
-                location: "the end of the store".into(),
-            });
-        }
+        report.findings.extend(seqs.finish(committed));
         if let Some((a, b)) = pruned_open {
             report.pruned.push(PrunedRange {
                 first_seq: a,
@@ -1055,5 +1092,86 @@ fn extend(open: &mut Option<(u64, u64)>, seq: u64, out: &mut Vec<PrunedRange>) {
             }
             *open = Some((seq, seq));
         }
+    }
+}
+
+/// How a record's seq relates to those before it.
+enum SeqOrder {
+    InOrder,
+    /// Stored after this higher seq.
+    After(u64),
+}
+
+/// Tracks seqs in storage order: each must come once, in order, with none missing.
+#[derive(Default)]
+struct SeqCheck {
+    next: u64,
+    /// Seqs seen ahead of `next`, with the block they were found in.
+    early: BTreeMap<u64, String>,
+    removed: Vec<Finding>,
+}
+
+impl SeqCheck {
+    fn see(&mut self, seq: u64, location: &str) -> SeqOrder {
+        if seq == self.next {
+            let later = self.early.keys().next().copied();
+            self.advance();
+            return later.map_or(SeqOrder::InOrder, SeqOrder::After);
+        }
+        if seq > self.next {
+            self.early.insert(seq, location.to_owned());
+            if self.early.len() > MAX_EARLY {
+                self.give_up_waiting();
+            }
+            return SeqOrder::InOrder;
+        }
+        // Already seen or passed: a copy or a move.
+        SeqOrder::After(self.next - 1)
+    }
+
+    fn advance(&mut self) {
+        self.next += 1;
+        while self.early.remove(&self.next).is_some() {
+            self.next += 1;
+        }
+    }
+
+    /// The seqs before the first early one are not coming: they were removed.
+    fn give_up_waiting(&mut self) {
+        if let Some((&first, loc)) = self.early.iter().next() {
+            self.removed.push(Finding::RecordsRemoved {
+                first_seq: self.next,
+                last_seq: first - 1,
+                location: loc.clone(),
+            });
+            self.next = first;
+            self.early.remove(&first);
+            self.advance();
+        }
+    }
+
+    /// A block that could not be read: its seqs are accounted for by its own finding.
+    fn skip_block(&mut self, first: u64, count: u32) {
+        for seq in first..first + u64::from(count) {
+            if seq == self.next {
+                self.advance();
+            } else if seq > self.next {
+                self.early.insert(seq, "a damaged block".into());
+            }
+        }
+    }
+
+    fn finish(mut self, committed: u64) -> Vec<Finding> {
+        while !self.early.is_empty() {
+            self.give_up_waiting();
+        }
+        if self.next < committed {
+            self.removed.push(Finding::RecordsRemoved {
+                first_seq: self.next,
+                last_seq: committed - 1,
+                location: "the end of the store".into(),
+            });
+        }
+        self.removed
     }
 }
