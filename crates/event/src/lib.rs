@@ -42,6 +42,7 @@
 
 #![forbid(unsafe_code)]
 
+mod apps;
 mod enums;
 mod event;
 mod field;
@@ -49,6 +50,7 @@ mod ip;
 mod record_type;
 mod time;
 
+pub use crate::apps::{AppKind, FIRST_PARTY_APPS, FirstPartyApp, first_party_app};
 pub use crate::enums::{LogonType, MailAccessType, UserType};
 pub use crate::event::{
     AuditEvent, DirectoryAudit, EventKind, Folder, Location, MailAccess, ModifiedProperty,

@@ -1,0 +1,94 @@
+//! `tenant.json`: ground truth about the generated organisation, for tests and evaluation.
+
+use serde_json::{Value, json};
+
+use crate::clock;
+use crate::config::TenantConfig;
+use crate::tenant::Tenant;
+
+/// The tenant as JSON: identity, period, people, shared mailboxes, offices and applications.
+pub(crate) fn tenant_json(t: &Tenant, c: &TenantConfig) -> Value {
+    let users: Vec<Value> = t
+        .users
+        .iter()
+        .map(|u| {
+            json!({
+                "upn": u.upn,
+                "display_name": u.display,
+                "object_id": u.object_id,
+                "office": t.offices[u.office].region.office_city,
+                "role": u.role,
+                "mfa": u.mfa,
+                "desktop": u.desktop,
+                "phone": u.phone,
+                "new_phone_day": u.new_phone_day,
+                "remote_access": u.remote,
+                "home_ip": u.home.ip.to_string(),
+                "home_asn": u.home.asn(),
+                "trips": u.trips,
+                "delegate_of": t.mailboxes.iter().filter(|m| m.delegates.contains(&(t.users.iter().position(|x| x.upn == u.upn).unwrap_or(0) as u32))).map(|m| m.upn.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let shared: Vec<Value> = t
+        .mailboxes
+        .iter()
+        .filter(|m| m.shared)
+        .map(|m| {
+            json!({
+                "upn": m.upn,
+                "delegates": m.delegates.iter().map(|&d| t.users[d as usize].upn.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let apps: Vec<Value> = t
+        .apps
+        .iter()
+        .map(|a| {
+            json!({
+                "app_id": a.app_id,
+                "service_principal_id": a.sp_id,
+                "name": a.name,
+                "purpose": a.purpose,
+                "access": "app-only",
+                "egress_ips": a.egress.iter().map(|e| e.ip.to_string()).collect::<Vec<_>>(),
+                "asn": a.egress.first().map(|e| e.asn()),
+                "mailboxes": a.scope.len(),
+            })
+        })
+        .collect();
+    let offices: Vec<Value> = t
+        .offices
+        .iter()
+        .map(|o| {
+            json!({
+                "city": o.region.office_city,
+                "country": o.region.country,
+                "egress_ips": o.egress.iter().map(|e| e.ip.to_string()).collect::<Vec<_>>(),
+                "asn": o.egress.first().map(|e| e.asn()),
+            })
+        })
+        .collect();
+    json!({
+        "tenant_id": t.id,
+        "name": t.name,
+        "domain": t.domain,
+        "organization_name": t.org_name,
+        "seed": c.seed,
+        "period": {
+            "start": clock::graph_time(c.start_time()),
+            "end": clock::graph_time(c.end_time()),
+            "days": c.days,
+        },
+        "scenarios": c.scenarios.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "offices": offices,
+        "corporate_vpn_egress_ips": t.vpn_egress.iter().map(|e| e.ip.to_string()).collect::<Vec<_>>(),
+        "users": users,
+        "shared_mailboxes": shared,
+        "apps": apps,
+        "microsoft_service_principals": {
+            "graph": t.graph_sp,
+            "exchange_online": t.exchange_sp,
+        },
+    })
+}
