@@ -454,20 +454,48 @@ impl<R: Read> JsonSplitter<R> {
             b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => "a number, boolean or null",
             _ => "",
         };
-        if matches!(c, b'[' | b'"') {
+        let top = matches!(position, Position::Line);
+        if top {
+            // Between records: skip the rest of the line (NDJSON), or everything up to the next
+            // object or array (other text), so a run of garbage is one error.
+            let line_mode = self.line_mode == Some(true);
+            loop {
+                let rest = &self.buf[self.pos..];
+                let found = if line_mode {
+                    memchr::memchr(b'\n', rest)
+                } else {
+                    memchr::memchr2(b'{', b'[', rest)
+                };
+                match found {
+                    Some(n) => {
+                        self.line += memchr::memchr_iter(b'\n', &rest[..n]).count() as u64;
+                        self.pos += n;
+                        break;
+                    }
+                    None => {
+                        self.line += memchr::memchr_iter(b'\n', rest).count() as u64;
+                        self.pos = self.buf.len();
+                        self.mark = self.pos;
+                        if !self.fill()? {
+                            break;
+                        }
+                    }
+                }
+            }
+        } else if matches!(c, b'[' | b'"') {
             let mut scan = Scan::default();
-            if let End::Eof { .. } = self.scan_value(&mut scan, self.line_mode == Some(true))? {
+            if let End::Eof { .. } = self.scan_value(&mut scan, false)? {
                 self.state = State::Done;
             }
         } else {
-            // A bare token: skip to the next delimiter.
+            // A bare token inside an array: skip to the next delimiter.
             loop {
                 let rest = &self.buf[self.pos..];
                 let n = rest
                     .iter()
                     .position(|b| matches!(b, b',' | b']' | b'}' | b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'))
                     .unwrap_or(rest.len());
-                self.pos += n.max(usize::from(what.is_empty() && n == 0));
+                self.pos += n.max(usize::from(n == 0));
                 if self.pos < self.buf.len() {
                     break;
                 }
