@@ -1,11 +1,250 @@
-//! `mailtrail hunt`: run detections over exports or the store and report incidents.
+//! `mailtrail hunt`: run every detection over exports and report incidents with their blast radius.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use mailtrail_detect::{
+    BaselineMode, Engine, EngineConfig, IndicatorSet, InputCoverage, Report, SigmaCoverage,
+    Severity,
+};
+use mailtrail_formats::{Inputs, ReadOptions, Reader};
+use mailtrail_report::Format;
+
+use crate::progress::Progress;
+use crate::sorted::TimeSorter;
 
 /// Arguments of `mailtrail hunt`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Exports to analyse: files, directories, glob patterns, or - for standard input. Any format
+    /// `mailtrail parse` reads; sign-in logs may be mixed in.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<String>,
+    /// Entra ID sign-in logs (interactive, non-interactive, service principal). Needed by the
+    /// mail-access-without-sign-in check.
+    #[arg(long, value_name = "PATH")]
+    signins: Vec<String>,
+    /// A directory of Sigma rules to run as well as the built-in pack (repeatable).
+    #[arg(long, value_name = "DIR")]
+    sigma: Vec<PathBuf>,
+    /// Do not run the built-in Sigma rule pack.
+    #[arg(long)]
+    no_builtin_rules: bool,
+    /// An indicator list: CSV (`kind,value[,first_seen,last_seen,description]`) or a STIX 2.1
+    /// bundle (repeatable). Microsoft's Storm-0558 indicators are always included.
+    #[arg(long, value_name = "FILE")]
+    ioc: Vec<PathBuf>,
+    /// Learn what is normal from these exports instead of from the first days of the data.
+    #[arg(long, value_name = "PATH")]
+    baseline: Vec<String>,
+    /// Days at the start of the data that form the baseline when --baseline is not given.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    baseline_days: u32,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "table",
+          value_parser = ["table", "json", "jsonl", "csv", "html"])]
+    format: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit with status 1 only for incidents at or above this severity.
+    #[arg(long, value_name = "LEVEL", default_value = "medium",
+          value_parser = ["informational", "low", "medium", "high", "critical"])]
+    min_severity: String,
+    /// Stop at the first malformed record (exit status 2).
+    #[arg(long)]
+    strict: bool,
+    /// Memory for sorting events by time before spilling to temporary files, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 192)]
+    sort_memory: usize,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`mailtrail hunt` is not available in this build yet")
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
+    let min_severity = Severity::parse(&args.min_severity).unwrap_or(Severity::Medium);
+
+    let mut indicators = IndicatorSet::storm_0558();
+    for path in &args.ioc {
+        let n = indicators.load(path)?;
+        tracing::info!(path = %path.display(), indicators = n, "Loaded indicators.");
+    }
+    if indicators.unsupported() > 0 {
+        eprintln!(
+            "warning: {} STIX indicators use patterns mailtrail does not evaluate (only address \
+             values and HTTP user agents); they were skipped",
+            indicators.unsupported()
+        );
+    }
+
+    let sigma = if args.no_builtin_rules && args.sigma.is_empty() {
+        None
+    } else {
+        let (rules, load) = mailtrail_detect::sigma::SigmaRules::load(!args.no_builtin_rules, &args.sigma)
+            .context("loading Sigma rules")?;
+        for skipped in load.skipped() {
+            tracing::warn!(rule = %skipped, "Sigma rule skipped.");
+        }
+        Some(rules)
+    };
+
+    let config = EngineConfig {
+        baseline: if args.baseline.is_empty() {
+            BaselineMode::FirstDays(args.baseline_days)
+        } else {
+            BaselineMode::Explicit
+        },
+        indicators: Arc::new(indicators),
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(config, sigma.as_ref());
+    let options = ReadOptions {
+        strict: args.strict,
+        ..ReadOptions::default()
+    };
+    let budget = args.sort_memory.max(16) << 20;
+    let progress = Progress::new();
+
+    let mut inputs_coverage = Vec::new();
+    let mut rejected = 0;
+    if !args.baseline.is_empty() {
+        let read = read_sorted(&args.baseline, &options, budget, &progress, "baseline")?;
+        rejected += read.rejected;
+        inputs_coverage.extend(read.inputs);
+        let mut events = read.events;
+        while let Some(ev) = events.next_event()? {
+            engine.learn(&ev);
+            progress.tick("learning");
+        }
+    }
+    let mut paths = args.paths.clone();
+    paths.extend(args.signins.iter().cloned());
+    let read = read_sorted(&paths, &options, budget, &progress, "reading")?;
+    rejected += read.rejected;
+    inputs_coverage.extend(read.inputs);
+    if read.strict_stop {
+        progress.finish();
+        anyhow::bail!("stopped at the first malformed record (--strict)");
+    }
+    let mut events = read.events;
+    while let Some(ev) = events.next_event()? {
+        engine.process(&ev);
+        progress.tick("hunting");
+    }
+    let duplicates = events.duplicates();
+    progress.finish();
+    if duplicates > 0 {
+        tracing::info!(duplicates, "Records read more than once were analysed once.");
+    }
+
+    let mut report = engine.finish();
+    report.coverage.inputs = inputs_coverage;
+    report.coverage.rejected = rejected;
+    if let Some(rules) = &sigma {
+        let r = rules.report();
+        report.coverage.sigma = Some(SigmaCoverage {
+            loaded: r.loaded().len() as u64,
+            skipped: r.skipped().iter().map(|s| s.to_string()).collect(),
+            not_applicable: r.not_applicable().len() as u64,
+        });
+    }
+    write_report(&report, format, args.output.as_deref())?;
+
+    let hit = report.incidents.iter().any(|i| i.severity >= min_severity);
+    Ok(if hit || rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Inputs read into a time-ordered stream.
+struct SortedRead {
+    events: crate::sorted::SortedEvents,
+    inputs: Vec<InputCoverage>,
+    rejected: u64,
+    strict_stop: bool,
+}
+
+fn read_sorted(
+    paths: &[String],
+    options: &ReadOptions,
+    budget: usize,
+    progress: &Progress,
+    phase: &'static str,
+) -> anyhow::Result<SortedRead> {
+    let expanded = Inputs::expand(paths);
+    let mut inputs = Vec::new();
+    for e in &expanded.errors {
+        eprintln!("error: {e}");
+        inputs.push(InputCoverage {
+            path: e.input().to_owned(),
+            error: Some(e.to_string()),
+            ..Default::default()
+        });
+    }
+    if expanded.inputs.is_empty() {
+        anyhow::bail!("no input could be read from {}", paths.join(", "));
+    }
+    let reader = Reader::new(options.clone());
+    let mut events = reader
+        .events(expanded.inputs)
+        .context("starting the reader thread")?;
+    let mut sorter = TimeSorter::new(budget);
+    let mut rejected = 0u64;
+    for record in events.by_ref() {
+        match record {
+            Ok(ev) => {
+                sorter.push(ev)?;
+                progress.tick(phase);
+            }
+            Err(e) => {
+                rejected += 1;
+                eprintln!("rejected: {e}");
+            }
+        }
+    }
+    let summary = events.finish();
+    for input in summary.inputs() {
+        for e in input.errors() {
+            eprintln!("error: {e}");
+        }
+        inputs.push(InputCoverage {
+            path: input.name().to_owned(),
+            records: input.records(),
+            rejected: input.rejected(),
+            error: input.errors().first().map(|e| e.to_string()),
+        });
+    }
+    if sorter.spilled() > 0 {
+        tracing::info!(records = sorter.spilled(), "Sorted by time through temporary files.");
+    }
+    Ok(SortedRead {
+        events: sorter.finish()?,
+        inputs,
+        rejected,
+        strict_stop: options.strict && summary.stopped(),
+    })
+}
+
+fn write_report(report: &Report, format: Format, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    match path {
+        Some(p) => {
+            let file = std::fs::File::create(p)
+                .with_context(|| format!("cannot create report file {}", p.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            mailtrail_report::render(report, format, &mut w)
+                .with_context(|| format!("writing {}", p.display()))?;
+            w.flush()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            match mailtrail_report::render(report, format, &mut w).and_then(|()| w.flush()) {
+                Ok(()) => {}
+                // `| head` closed the pipe: what was wanted was written.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e).context("writing the report"),
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,829 @@
+//! Business email compromise and persistence: sequences of an enabling change and the mail access
+//! it enables.
+//!
+//! Single suspicious changes (an inbox rule that hides replies, mailbox forwarding, a consent) are
+//! Sigma rules in the built-in pack. What Sigma cannot say is *then*: a FullAccess grant **then**
+//! the grantee reading that mailbox; a mail permission or new credential on an application **then**
+//! that application reading mail; an eDiscovery search **then** its export by someone who never ran
+//! one; a password spray **then** a successful sign-in from the spraying address. These are here.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+
+use mailtrail_event::{AuditEvent, EventKind, Timestamp};
+
+use super::{techniques, 
+    Analytic, Attribution, Ctx, Evidence, Signal, client_app, network_of, secs_between, user_key,
+};
+use crate::apps::app_name;
+use crate::finding::Severity;
+
+const DAY: i64 = 86_400;
+
+/// The operation name without the trailing period UAL copies of Entra audit events carry.
+fn op(ev: &AuditEvent) -> &str {
+    ev.operation.trim().trim_end_matches('.')
+}
+
+/// The local part of an address, or the whole value: grants name people by alias, UPN or name.
+fn identity_forms(s: &str) -> Vec<String> {
+    let s = s.trim().trim_matches('"').to_ascii_lowercase();
+    let mut forms = vec![s.clone()];
+    if let Some((local, _)) = s.split_once('@') {
+        forms.push(local.to_owned());
+    }
+    forms
+}
+
+fn same_identity(a: &str, b: &str) -> bool {
+    let (a, b) = (identity_forms(a), identity_forms(b));
+    a.iter().any(|x| b.contains(x))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const DELEGATION: &str = "delegation-then-access";
+
+struct Grant {
+    grantee: String,
+    mailbox: String,
+    rights: String,
+    time: Timestamp,
+    evidence: Evidence,
+    tenant: Option<String>,
+}
+
+/// A FullAccess (or SendAs) grant followed by the grantee using it on that mailbox.
+#[derive(Default)]
+pub(crate) struct DelegationThenAccess {
+    grants: Vec<Grant>,
+}
+
+impl DelegationThenAccess {
+    const WINDOW_SECS: i64 = 14 * DAY;
+}
+
+impl Analytic for DelegationThenAccess {
+    fn name(&self) -> &'static str {
+        DELEGATION
+    }
+
+    fn observe(&mut self, ev: &AuditEvent, ctx: &mut Ctx<'_>) {
+        let operation = op(ev);
+        if operation.eq_ignore_ascii_case("Add-MailboxPermission")
+            || operation.eq_ignore_ascii_case("Add-RecipientPermission")
+        {
+            let rights = ev
+                .property("AccessRights")
+                .unwrap_or(if operation.ends_with("RecipientPermission") {
+                    "SendAs"
+                } else {
+                    ""
+                })
+                .to_owned();
+            let grantee = ev.property("User").or(ev.property("Trustee"));
+            let mailbox = ev.property("Identity").or(ev.object_id.as_deref());
+            if let (Some(grantee), Some(mailbox)) = (grantee, mailbox)
+                && (rights.contains("FullAccess") || rights.contains("SendAs"))
+                && !ctx.learning
+            {
+                self.grants.retain(|g| secs_between(g.time, ev.time) <= Self::WINDOW_SECS);
+                self.grants.push(Grant {
+                    grantee: grantee.to_owned(),
+                    mailbox: mailbox.to_owned(),
+                    rights,
+                    time: ev.time,
+                    evidence: Evidence::of(ev),
+                    tenant: ev.tenant_id.clone(),
+                });
+            }
+            return;
+        }
+        if self.grants.is_empty() {
+            return;
+        }
+        let sending = matches!(operation, "SendAs" | "SendOnBehalf");
+        if !(ev.reads_mail() || sending) {
+            return;
+        }
+        let (Some(user), Some(mailbox)) = (user_key(ev), ev.mailbox().map(str::to_ascii_lowercase))
+        else {
+            return;
+        };
+        if same_identity(&user, &mailbox) {
+            return;
+        }
+        let Some(g) = self.grants.iter().find(|g| {
+            secs_between(g.time, ev.time) >= 0
+                && secs_between(g.time, ev.time) <= Self::WINDOW_SECS
+                && same_identity(&g.grantee, &user)
+                && same_identity(&g.mailbox, &mailbox)
+        }) else {
+            return;
+        };
+        let hours = secs_between(g.time, ev.time) / 3600;
+        ctx.emit(Signal {
+            detector: DELEGATION,
+            key: format!("{user}|{mailbox}"),
+            title: "Mailbox used by a newly granted delegate".into(),
+            severity: Severity::High,
+            attack: techniques(&["T1098.002", "T1114.002"]),
+            reason: format!(
+                "{} was granted {} on {} by {}, and {hours} hours later {} {mailbox}.",
+                g.grantee,
+                g.rights,
+                g.mailbox,
+                g.evidence.user.as_deref().unwrap_or("(unknown)"),
+                if sending { "sent as" } else { "read" },
+            ),
+            tenant: g.tenant.clone().or(ev.tenant_id.clone()),
+            evidence: vec![g.evidence.clone(), Evidence::of(ev)],
+            attribution: vec![Attribution::Delegate { user, mailbox }],
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const GRANT: &str = "grant-then-mail-read";
+
+/// Directory changes that give an application mail access or a way to use it.
+const GRANT_OPERATIONS: &[&str] = &[
+    "Consent to application",
+    "Add delegated permission grant",
+    "Add app role assignment to service principal",
+    "Add app role assignment grant to user",
+    "Add service principal credentials",
+    "Update application – Certificates and secrets management",
+    "Update application - Certificates and secrets management",
+    "Add application",
+    "Update application",
+    "Add service principal",
+    "Add owner to application",
+    "Add owner to service principal",
+];
+
+/// Permission names (and Microsoft Graph / Exchange permission ids) that reach mail.
+const MAIL_SCOPES: &[&str] = &[
+    "mail.read",
+    "mail.readwrite",
+    "mail.readbasic",
+    "mail.send",
+    "mailboxsettings.readwrite",
+    "full_access_as_app",
+    "ews.accessasuser.all",
+    "eas.accessasuser.all",
+    "imap.accessasuser.all",
+    "pop.accessasuser.all",
+    "exchange.manageasapp",
+    // Microsoft Graph delegated: Mail.Read, Mail.ReadWrite, Mail.Send.
+    "570282fd-fa5c-430d-a7fd-fc8dc98a9dca",
+    "024d486e-b451-40bb-833d-3e66d98c5c73",
+    "e383f46e-2787-4529-855e-0e479a3ffac0",
+    // Microsoft Graph application: Mail.Read, Mail.ReadWrite, Mail.Send.
+    "810c84a8-4a9e-49e6-bf7d-12d183f40d01",
+    "e2a3a72e-5f79-4c64-b1b1-878b674786c9",
+    "b633e1c5-b582-4048-a93e-9f11b44c7e96",
+    // Office 365 Exchange Online application: full_access_as_app.
+    "dc890d15-9560-4a4c-9b7f-a736ec74ec40",
+];
+
+struct AppChange {
+    tenant: String,
+    time: Timestamp,
+    /// Every GUID the change names: application ids, object ids, service principal ids.
+    ids: HashSet<String>,
+    names: HashSet<String>,
+    mail_scope: bool,
+    credential: bool,
+    evidence: Evidence,
+}
+
+/// A mail permission or a new credential on an application, then mail read by that application.
+#[derive(Default)]
+pub(crate) struct GrantThenMailRead {
+    changes: VecDeque<AppChange>,
+    /// `(tenant, client app)` pairs that read mail before any change was seen.
+    readers: HashSet<(String, String)>,
+    /// Apps already reported, so later reads are attributed rather than re-judged.
+    reported: HashSet<(String, String)>,
+}
+
+impl GrantThenMailRead {
+    const WINDOW_SECS: i64 = 30 * DAY;
+    /// Without an id linking the change to the reader, only a first read this soon after counts.
+    const TEMPORAL_SECS: i64 = DAY;
+
+    fn is_change(ev: &AuditEvent) -> bool {
+        let operation = op(ev);
+        matches!(ev.kind, EventKind::DirectoryAudit | EventKind::UnifiedAudit)
+            && GRANT_OPERATIONS
+                .iter()
+                .any(|g| g.eq_ignore_ascii_case(operation))
+            && ev
+                .result_status
+                .as_deref()
+                .is_none_or(|r| !r.to_ascii_lowercase().starts_with("fail"))
+    }
+
+    fn record_change(&mut self, ev: &AuditEvent) {
+        let text = String::from_utf8_lossy(&ev.raw).to_ascii_lowercase();
+        let tenant = ev.tenant_id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let mut ids: HashSet<String> = guids(&text).collect();
+        ids.remove(&tenant);
+        let mut names = HashSet::new();
+        if let Some(d) = &ev.directory {
+            for t in &d.targets {
+                if let Some(id) = &t.id {
+                    ids.insert(id.to_ascii_lowercase());
+                }
+                if let Some(n) = &t.display_name {
+                    names.insert(n.trim().to_ascii_lowercase());
+                }
+                for m in &t.modified_properties {
+                    for v in [&m.new_value, &m.old_value].into_iter().flatten() {
+                        ids.extend(guids(&v.to_ascii_lowercase()));
+                    }
+                }
+            }
+        }
+        let operation = op(ev).to_ascii_lowercase();
+        let credential = operation.contains("credential") || operation.contains("certificates");
+        let mail_scope = MAIL_SCOPES.iter().any(|s| text.contains(s));
+        if !(credential || mail_scope) {
+            return;
+        }
+        self.changes.push_back(AppChange {
+            tenant,
+            time: ev.time,
+            ids,
+            names,
+            mail_scope,
+            credential,
+            evidence: Evidence::of(ev),
+        });
+    }
+}
+
+/// Every GUID in a text, lower-cased.
+fn guids(text: &str) -> impl Iterator<Item = String> + '_ {
+    let b = text.as_bytes();
+    let shape = [8usize, 4, 4, 4, 12];
+    (0..b.len().saturating_sub(35)).filter_map(move |start| {
+        if start > 0 && b[start - 1].is_ascii_hexdigit() {
+            return None;
+        }
+        let mut i = start;
+        for (n, len) in shape.iter().enumerate() {
+            if !b.get(i..i + len)?.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            i += len;
+            if n < 4 {
+                if b.get(i) != Some(&b'-') {
+                    return None;
+                }
+                i += 1;
+            }
+        }
+        if b.get(i).is_some_and(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        Some(text[start..i].to_owned())
+    })
+}
+
+impl Analytic for GrantThenMailRead {
+    fn name(&self) -> &'static str {
+        GRANT
+    }
+
+    fn observe(&mut self, ev: &AuditEvent, ctx: &mut Ctx<'_>) {
+        if Self::is_change(ev) {
+            self.record_change(ev);
+            return;
+        }
+        if !ev.reads_mail() {
+            return;
+        }
+        let Some(app) = client_app(ev) else { return };
+        let tenant = ev.tenant_id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let reader = (tenant.clone(), app.clone());
+        while self
+            .changes
+            .front()
+            .is_some_and(|c| secs_between(c.time, ev.time) > Self::WINDOW_SECS)
+        {
+            self.changes.pop_front();
+        }
+        if self.reported.contains(&reader) {
+            return;
+        }
+        let first_read = !self.readers.contains(&reader);
+        self.readers.insert(reader.clone());
+        let object = ev.token_object_id.as_deref().map(str::to_ascii_lowercase);
+        // An id link is proof; a first read by an unknown app right after a change is strong
+        // circumstantial evidence when nothing else in the tenant explains it.
+        let linked = self.changes.iter().rev().find_map(|c| {
+            if c.tenant != tenant || secs_between(c.time, ev.time) < 0 {
+                return None;
+            }
+            if c.ids.contains(&app) || object.as_ref().is_some_and(|o| c.ids.contains(o)) {
+                return Some((c, "names this application"));
+            }
+            let temporal = first_read
+                && app_name(&app).is_none()
+                && secs_between(c.time, ev.time) <= Self::TEMPORAL_SECS;
+            temporal.then_some((c, "was the last such change before its first mail read"))
+        });
+        let Some((change, how)) = linked else { return };
+        self.reported.insert(reader);
+        let what = match (change.mail_scope, change.credential) {
+            (true, true) => "mail permission and a new credential",
+            (true, false) => "mail permission",
+            _ => "new credential",
+        };
+        let app_names = if change.names.is_empty() {
+            String::new()
+        } else {
+            let mut n: Vec<_> = change.names.iter().cloned().collect();
+            n.sort();
+            format!(" (target: {})", n.join(", "))
+        };
+        let minutes = secs_between(change.time, ev.time) / 60;
+        ctx.emit(Signal {
+            detector: GRANT,
+            key: format!("{tenant}|{app}"),
+            title: "Application given mail access, then read mail".into(),
+            severity: Severity::High,
+            attack: techniques(&["T1098.003", "T1528", "T1114.002"]),
+            reason: format!(
+                "'{}' by {} gave an application a {what}{app_names}; {minutes} minutes later \
+                 application {} read mailbox {} (the change {how}).",
+                change.evidence.operation,
+                change.evidence.user.as_deref().unwrap_or("(unknown)"),
+                app_name(&app).unwrap_or(&app),
+                ev.mailbox().unwrap_or("(unknown)"),
+            ),
+            tenant: ev.tenant_id.clone(),
+            evidence: vec![change.evidence.clone(), Evidence::of(ev)],
+            attribution: vec![Attribution::ClientApp { tenant, app }],
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const EDISCOVERY: &str = "ediscovery-export";
+
+const SEARCH_OPERATIONS: &[&str] = &[
+    "New-ComplianceSearch",
+    "Start-ComplianceSearch",
+    "Set-ComplianceSearch",
+    "SearchCreated",
+    "SearchStarted",
+    "SearchUpdated",
+    "SearchPreviewed",
+    "New-ComplianceCase",
+    "CaseAdded",
+];
+const EXPORT_OPERATIONS: &[&str] = &[
+    "SearchExported",
+    "SearchExportDownloaded",
+    "ViewedSearchExported",
+    "SearchResultsSentToZoom",
+];
+
+/// Content searches and their export by someone who did not run any in the baseline.
+#[derive(Default)]
+pub(crate) struct EDiscoveryExport {
+    known: HashSet<String>,
+    recent: HashMap<String, VecDeque<Evidence>>,
+}
+
+impl EDiscoveryExport {
+    fn classify(ev: &AuditEvent) -> Option<bool> {
+        let operation = op(ev);
+        if operation.eq_ignore_ascii_case("New-ComplianceSearchAction") {
+            let export = ev.property("Export").is_some()
+                || ev
+                    .parameters
+                    .iter()
+                    .any(|p| p.name.eq_ignore_ascii_case("ActionName") && p.value.contains("Export"));
+            return Some(export);
+        }
+        if EXPORT_OPERATIONS.iter().any(|o| o.eq_ignore_ascii_case(operation)) {
+            return Some(true);
+        }
+        SEARCH_OPERATIONS
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(operation))
+            .then_some(false)
+    }
+}
+
+impl Analytic for EDiscoveryExport {
+    fn name(&self) -> &'static str {
+        EDISCOVERY
+    }
+
+    fn observe(&mut self, ev: &AuditEvent, ctx: &mut Ctx<'_>) {
+        let Some(export) = Self::classify(ev) else { return };
+        let Some(actor) = user_key(ev) else { return };
+        if ctx.learning {
+            self.known.insert(actor);
+            return;
+        }
+        let recent = self.recent.entry(actor.clone()).or_default();
+        while recent.front().is_some_and(|e| secs_between(e.time, ev.time) > DAY) {
+            recent.pop_front();
+        }
+        recent.push_back(Evidence::of(ev));
+        let known = self.known.contains(&actor);
+        let severity = match (export, known) {
+            (true, false) => Severity::High,
+            (false, false) => Severity::Medium,
+            (true, true) => Severity::Low,
+            (false, true) => return,
+        };
+        let day = ev.time.as_second().div_euclid(DAY);
+        ctx.emit(Signal {
+            detector: EDISCOVERY,
+            key: format!("{actor}|{day}"),
+            title: if export {
+                "eDiscovery search results exported".into()
+            } else {
+                "eDiscovery search by an account that never ran one".into()
+            },
+            severity,
+            attack: techniques(&["T1114.002", "T1119"]),
+            reason: format!(
+                "{actor} ran '{}'{}; content searches reach every mailbox in the tenant.",
+                ev.operation,
+                if known {
+                    " (this account ran eDiscovery during the baseline)"
+                } else {
+                    ", and did not run eDiscovery during the baseline"
+                }
+            ),
+            tenant: ev.tenant_id.clone(),
+            evidence: recent.drain(..).collect(),
+            attribution: Vec::new(),
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) const SPRAY: &str = "password-spray-then-success";
+
+/// Sign-in error codes that mean "wrong password or no such account", what a spray produces.
+const SPRAY_ERRORS: &[i64] = &[50126, 50034, 50053, 50055, 50056, 50057, 50064, 50144];
+
+/// Thresholds of the password-spray detector.
+#[derive(Clone, Debug)]
+pub struct SprayConfig {
+    /// Distinct users failing from one network within the window that make a spray.
+    pub min_users: usize,
+    /// The window, in seconds.
+    pub window_secs: i64,
+    /// How long after a spray a success from the same network counts.
+    pub follow_secs: i64,
+}
+
+impl Default for SprayConfig {
+    fn default() -> Self {
+        Self {
+            min_users: 10,
+            window_secs: 3600,
+            follow_secs: 3 * DAY,
+        }
+    }
+}
+
+#[derive(Default)]
+struct SpraySource {
+    failures: VecDeque<(Timestamp, String, Evidence)>,
+    users: HashMap<String, usize>,
+    /// When a spray from here was last seen.
+    sprayed: Option<Timestamp>,
+    targets: HashSet<String>,
+}
+
+/// Failed sign-ins across many users from one network, then a successful one from it.
+#[derive(Default)]
+pub(crate) struct SprayThenSuccess {
+    config: SprayConfig,
+    sources: HashMap<IpAddr, SpraySource>,
+}
+
+impl SprayThenSuccess {
+    pub(crate) fn new(config: SprayConfig) -> Self {
+        Self {
+            config,
+            sources: HashMap::new(),
+        }
+    }
+
+    fn outcome(ev: &AuditEvent) -> Option<bool> {
+        match ev.kind {
+            EventKind::SignIn => {
+                let code = ev.sign_in.as_ref().and_then(|s| s.error_code).unwrap_or(0);
+                if code == 0 {
+                    Some(true)
+                } else {
+                    SPRAY_ERRORS.contains(&code).then_some(false)
+                }
+            }
+            EventKind::UnifiedAudit => match op(ev) {
+                "UserLoggedIn" => Some(true),
+                "UserLoginFailed" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl Analytic for SprayThenSuccess {
+    fn name(&self) -> &'static str {
+        SPRAY
+    }
+
+    fn observe(&mut self, ev: &AuditEvent, ctx: &mut Ctx<'_>) {
+        let (Some(success), Some(ip), Some(user)) = (Self::outcome(ev), ev.client_ip, user_key(ev))
+        else {
+            return;
+        };
+        let network = network_of(ip);
+        let tenant = ev.tenant_id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let key = format!("{tenant}|{network}");
+        if success {
+            let Some(src) = self.sources.get_mut(&network) else {
+                return;
+            };
+            let Some(sprayed) = src.sprayed else { return };
+            if secs_between(sprayed, ev.time) > self.config.follow_secs
+                || !src.targets.contains(&user)
+            {
+                return;
+            }
+            ctx.emit(Signal {
+                detector: SPRAY,
+                key,
+                title: "Successful sign-in from a password-spray source".into(),
+                severity: Severity::High,
+                attack: techniques(&["T1110.003", "T1078.004"]),
+                reason: format!(
+                    "{user} signed in successfully from {ip}, a network that had just failed \
+                     sign-ins for {} accounts.",
+                    src.targets.len()
+                ),
+                tenant: ev.tenant_id.clone(),
+                evidence: vec![Evidence::of(ev)],
+                attribution: vec![Attribution::UserIp { user, ip }],
+            });
+            return;
+        }
+        let window = self.config.window_secs;
+        let src = self.sources.entry(network).or_default();
+        while let Some((t, u, _)) = src.failures.front() {
+            if secs_between(*t, ev.time) <= window {
+                break;
+            }
+            if let Some(c) = src.users.get_mut(u) {
+                *c -= 1;
+                if *c == 0 {
+                    src.users.remove(u);
+                }
+            }
+            src.failures.pop_front();
+        }
+        *src.users.entry(user.clone()).or_default() += 1;
+        src.failures.push_back((ev.time, user, Evidence::of(ev)));
+        if src.users.len() < self.config.min_users {
+            return;
+        }
+        let first = src.sprayed.is_none_or(|t| secs_between(t, ev.time) > window);
+        src.sprayed = Some(ev.time);
+        src.targets.extend(src.users.keys().cloned());
+        let evidence: Vec<Evidence> = if first {
+            src.failures.iter().map(|(_, _, e)| e.clone()).collect()
+        } else {
+            vec![Evidence::of(ev)]
+        };
+        ctx.emit(Signal {
+            detector: SPRAY,
+            key,
+            title: "Password spray".into(),
+            severity: Severity::Medium,
+            attack: techniques(&["T1110.003"]),
+            reason: format!(
+                "Sign-ins for {} different accounts failed from network {network} within {} \
+                 minutes.",
+                src.users.len(),
+                window / 60
+            ),
+            tenant: ev.tenant_id.clone(),
+            evidence,
+            attribution: Vec::new(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mailtrail_event::{DirectoryAudit, NameValue, SignIn, Target};
+
+    use super::super::testing::*;
+    use super::*;
+
+    fn admin_op(id: &str, time: &str, operation: &str, params: &[(&str, &str)]) -> AuditEvent {
+        AuditEvent {
+            record_id: id.into(),
+            time: at(time),
+            tenant_id: Some(TENANT.into()),
+            workload: Some("Exchange".into()),
+            operation: operation.into(),
+            user_id: Some("admin@c.example".into()),
+            parameters: params
+                .iter()
+                .map(|(n, v)| NameValue {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_fullaccess_grant_then_the_grantee_reading_fires() {
+        let mut read = bind("r1", "2026-01-20T11:00:00Z", "mallory@c.example", "a", "b");
+        read.mailbox_owner_upn = Some("ceo@c.example".into());
+        let events = vec![
+            admin_op(
+                "g1",
+                "2026-01-20T10:00:00Z",
+                "Add-MailboxPermission",
+                &[("Identity", "ceo"), ("User", "mallory@c.example"), ("AccessRights", "FullAccess")],
+            ),
+            read,
+        ];
+        let out = run(&mut DelegationThenAccess::default(), &events, None);
+        assert_eq!(out.len(), 1);
+        let ids: Vec<_> = out[0].evidence.iter().map(|e| e.record_id.as_str()).collect();
+        assert_eq!(ids, ["g1", "r1"]);
+    }
+
+    #[test]
+    fn a_grant_in_the_baseline_is_not_a_sequence() {
+        let mut read = bind("r1", "2026-01-20T11:00:00Z", "mallory@c.example", "a", "b");
+        read.mailbox_owner_upn = Some("ceo@c.example".into());
+        let events = vec![
+            admin_op(
+                "g1",
+                "2026-01-02T10:00:00Z",
+                "Add-MailboxPermission",
+                &[("Identity", "ceo@c.example"), ("User", "mallory"), ("AccessRights", "FullAccess")],
+            ),
+            read,
+        ];
+        let out = run(
+            &mut DelegationThenAccess::default(),
+            &events,
+            Some(at("2026-01-15T00:00:00Z")),
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn guids_are_found_in_text() {
+        let found: Vec<_> = guids(
+            "x 5a95e683-08ad-424e-a441-1d1aec52c02c y 5a95e683-08ad-424e-a441-1d1aec52c02c0 \
+             00000003-0000-0000-c000-000000000000",
+        )
+        .collect();
+        assert_eq!(
+            found,
+            ["5a95e683-08ad-424e-a441-1d1aec52c02c", "00000003-0000-0000-c000-000000000000"]
+        );
+    }
+
+    fn consent(id: &str, time: &str, app_object: &str, scope: &str) -> AuditEvent {
+        let raw = format!(
+            r#"{{"activityDisplayName":"Consent to application","targetResources":[{{"id":"{app_object}","modifiedProperties":[{{"displayName":"ConsentAction.Permissions","newValue":"Scope: {scope}"}}]}}]}}"#
+        );
+        AuditEvent {
+            kind: EventKind::DirectoryAudit,
+            record_id: id.into(),
+            time: at(time),
+            tenant_id: Some(TENANT.into()),
+            operation: "Consent to application".into(),
+            user_id: Some("ann@c.example".into()),
+            result_status: Some("success".into()),
+            directory: Some(Box::new(DirectoryAudit {
+                targets: vec![Target {
+                    id: Some(app_object.into()),
+                    display_name: Some("Invoice Viewer".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })),
+            raw: raw.into_bytes().into(),
+            ..Default::default()
+        }
+    }
+
+    const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
+    const ROGUE: &str = "7d3c2b1a-0000-4000-8000-00000000beef";
+
+    #[test]
+    fn consent_with_mail_scope_then_the_app_reading_fires() {
+        let events = vec![
+            consent("c1", "2026-01-20T10:00:00Z", ROGUE, "Mail.Read offline_access"),
+            bind("r1", "2026-01-20T10:30:00Z", "ann@c.example", GRAPH, ROGUE),
+            bind("r2", "2026-01-20T10:40:00Z", "ann@c.example", GRAPH, ROGUE),
+        ];
+        let out = run(&mut GrantThenMailRead::default(), &events, None);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].reason.contains("names this application"), "{}", out[0].reason);
+        assert!(out[0].attribution.contains(&Attribution::ClientApp {
+            tenant: TENANT.into(),
+            app: ROGUE.into()
+        }));
+    }
+
+    #[test]
+    fn consent_without_mail_scope_is_ignored() {
+        let events = vec![
+            consent("c1", "2026-01-20T10:00:00Z", ROGUE, "User.Read"),
+            bind("r1", "2026-01-20T10:30:00Z", "ann@c.example", GRAPH, ROGUE),
+        ];
+        assert!(run(&mut GrantThenMailRead::default(), &events, None).is_empty());
+    }
+
+    #[test]
+    fn an_app_that_read_mail_before_the_change_needs_an_id_link() {
+        let events = vec![
+            bind("r0", "2026-01-19T10:30:00Z", "ann@c.example", GRAPH, "11111111-1111-4111-8111-111111111111"),
+            consent("c1", "2026-01-20T10:00:00Z", ROGUE, "Mail.Read"),
+            bind("r1", "2026-01-20T10:30:00Z", "ann@c.example", GRAPH, "11111111-1111-4111-8111-111111111111"),
+        ];
+        assert!(run(&mut GrantThenMailRead::default(), &events, None).is_empty());
+    }
+
+    fn failed(id: &str, time: &str, user: &str, ip: &str, code: i64) -> AuditEvent {
+        let mut ev = sign_in(id, time, user, ip, &format!("t-{id}"));
+        ev.sign_in = Some(Box::new(SignIn {
+            error_code: Some(code),
+            ..Default::default()
+        }));
+        ev
+    }
+
+    #[test]
+    fn a_spray_then_a_success_from_the_same_network() {
+        let mut events = Vec::new();
+        for i in 0..12 {
+            events.push(failed(
+                &format!("f{i}"),
+                &format!("2026-01-20T03:{:02}:00Z", i * 3),
+                &format!("user{i}@c.example"),
+                "203.0.113.40",
+                50126,
+            ));
+        }
+        events.push(sign_in("ok", "2026-01-20T05:00:00Z", "user3@c.example", "203.0.113.41", "tok"));
+        let out = run(&mut SprayThenSuccess::default(), &events, None);
+        assert_eq!(out.first().map(|s| s.severity), Some(Severity::Medium));
+        assert_eq!(out.first().map(|s| s.evidence.len()), Some(10));
+        let last = out.last().unwrap();
+        assert_eq!(last.severity, Severity::High);
+        assert_eq!(last.evidence[0].record_id, "ok");
+        assert!(out.iter().all(|s| s.key == last.key));
+    }
+
+    #[test]
+    fn a_few_typos_are_not_a_spray() {
+        let events: Vec<_> = (0..5)
+            .map(|i| failed(&format!("f{i}"), "2026-01-20T03:00:00Z", &format!("u{i}@c.example"), "198.51.100.1", 50126))
+            .collect();
+        assert!(run(&mut SprayThenSuccess::default(), &events, None).is_empty());
+    }
+
+    #[test]
+    fn an_ediscovery_export_by_a_new_account_is_high() {
+        let events = vec![
+            admin_op("e1", "2026-01-20T10:00:00Z", "New-ComplianceSearch", &[("Name", "q")]),
+            admin_op("e2", "2026-01-20T10:05:00Z", "Start-ComplianceSearch", &[("Identity", "q")]),
+            admin_op("e3", "2026-01-20T10:30:00Z", "New-ComplianceSearchAction", &[("SearchName", "q"), ("Export", "True")]),
+        ];
+        let out = run(&mut EDiscoveryExport::default(), &events, None);
+        let last = out.last().unwrap();
+        assert_eq!(last.severity, Severity::High);
+        assert_eq!(last.evidence.len(), 1);
+        let all: Vec<_> = out.iter().flat_map(|s| &s.evidence).map(|e| e.record_id.as_str()).collect();
+        assert_eq!(all, ["e1", "e2", "e3"]);
+    }
+}
