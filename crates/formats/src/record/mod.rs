@@ -58,7 +58,47 @@ pub fn normalize(source: SourceFormat, raw: Bytes) -> Result<AuditEvent, RecordE
     build(source, &fields, raw.clone())
 }
 
+/// How deep a record may nest: serde_json's own recursion limit, so that every accepted record can
+/// be parsed again by any serde_json code downstream (serde_json skips unknown fields without
+/// counting depth, so it would not catch deep nesting there itself).
+const MAX_DEPTH: usize = 128;
+
+/// Rejects records nesting deeper than [`MAX_DEPTH`]. Counting brackets first keeps this nearly
+/// free: a record with fewer brackets than the limit cannot nest deeper than it.
+fn check_depth(b: &[u8]) -> Result<(), RecordErrorKind> {
+    if memchr::memchr2_iter(b'{', b'[', b).count() <= MAX_DEPTH {
+        return Ok(());
+    }
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &c in b {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(RecordErrorKind::Json(format!(
+                        "recursion limit exceeded: the record nests deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn parse(text: &str) -> Result<Fields<'_>, RecordErrorKind> {
+    check_depth(text.as_bytes())?;
     let first = text.trim_start().as_bytes().first().copied();
     match first {
         Some(b'{') => serde_json::from_str(text).map_err(|e| RecordErrorKind::Json(e.to_string())),
