@@ -92,8 +92,17 @@ impl TimeSorter {
     }
 }
 
+/// Time, then record id, then source: of two copies of one record the one from the richer source
+/// (the raw audit record before Sentinel's or Defender's reshaping of it) comes first and is kept.
+fn order(a: &AuditEvent, b: &AuditEvent) -> Ordering {
+    a.time
+        .cmp(&b.time)
+        .then_with(|| a.record_id.cmp(&b.record_id))
+        .then_with(|| a.source.cmp(&b.source))
+}
+
 fn sort(events: &mut [AuditEvent]) {
-    events.sort_unstable_by(|a, b| a.time.cmp(&b.time).then_with(|| a.record_id.cmp(&b.record_id)));
+    events.sort_unstable_by(order);
 }
 
 fn write_entry(out: &mut impl Write, ev: &AuditEvent) -> std::io::Result<()> {
@@ -164,11 +173,7 @@ impl PartialOrd for Head {
 }
 impl Ord for Head {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0
-            .time
-            .cmp(&other.0.time)
-            .then_with(|| self.0.record_id.cmp(&other.0.record_id))
-            .then(self.1.cmp(&other.1))
+        order(&self.0, &other.0).then(self.1.cmp(&other.1))
     }
 }
 
@@ -193,9 +198,7 @@ impl SortedEvents {
             (None, None) => return Ok(None),
             (None, Some(_)) => true,
             (Some(_), None) => false,
-            (Some(Reverse(Head(h, _))), Some(m)) => {
-                (m.time, &m.record_id) <= (h.time, &h.record_id)
-            }
+            (Some(Reverse(Head(h, _))), Some(m)) => order(m, h) != Ordering::Greater,
         };
         if from_memory {
             return Ok(self.memory.next());

@@ -422,13 +422,22 @@ fn sigma_signal(m: &crate::sigma::SigmaMatch, ev: &AuditEvent, recent: &RecentEv
         title: m.title.clone(),
         severity: Severity::parse(m.level.as_str()).unwrap_or(Severity::Medium),
         attack: m.attack.clone(),
-        reason: match &m.description {
-            Some(d) => format!("Sigma rule '{}' matched: {}", m.title, d.trim()),
-            None => format!("Sigma rule '{}' matched.", m.title),
+        reason: match m.description.as_deref().map(first_sentence) {
+            Some(d) if !d.is_empty() => format!("Sigma rule '{}' matched: {d}", m.title),
+            _ => format!("Sigma rule '{}' matched.", m.title),
         },
         tenant: ev.tenant_id.clone(),
         evidence,
         attribution: Vec::new(),
+    }
+}
+
+/// The first sentence of a rule description, on one line.
+fn first_sentence(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.find(". ") {
+        Some(i) => flat[..=i].to_owned(),
+        None => flat,
     }
 }
 

@@ -286,10 +286,13 @@ fn build(
     parts: &[(BlastRadiusBuilder, Vec<TimelineEntry>)],
     mut members: Vec<usize>,
 ) -> Incident {
+    // The most severe leads; among equals a stateful analytic, which explains a sequence, leads a
+    // single-record rule match.
     members.sort_by(|&a, &b| {
         findings[b]
             .severity
             .cmp(&findings[a].severity)
+            .then((findings[a].detector == "sigma").cmp(&(findings[b].detector == "sigma")))
             .then(findings[a].first.cmp(&findings[b].first))
     });
     let lead = &findings[members[0]];

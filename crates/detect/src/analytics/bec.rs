@@ -322,35 +322,59 @@ impl Analytic for GrantThenMailRead {
         let first_read = !self.readers.contains(&reader);
         self.readers.insert(reader.clone());
         let object = ev.token_object_id.as_deref().map(str::to_ascii_lowercase);
-        // An id link is proof; a first read by an unknown app right after a change is strong
+        // An id link is proof; a first read by an unknown app right after changes is strong
         // circumstantial evidence when nothing else in the tenant explains it.
-        let linked = self.changes.iter().rev().find_map(|c| {
-            if c.tenant != tenant || secs_between(c.time, ev.time) < 0 {
-                return None;
-            }
-            if c.ids.contains(&app) || object.as_ref().is_some_and(|o| c.ids.contains(o)) {
-                return Some((c, "names this application"));
-            }
-            let temporal = first_read
-                && app_name(&app).is_none()
-                && secs_between(c.time, ev.time) <= Self::TEMPORAL_SECS;
-            temporal.then_some((c, "was the last such change before its first mail read"))
-        });
-        let Some((change, how)) = linked else { return };
-        self.reported.insert(reader);
-        let what = match (change.mail_scope, change.credential) {
-            (true, true) => "mail permission and a new credential",
-            (true, false) => "mail permission",
-            _ => "new credential",
-        };
-        let app_names = if change.names.is_empty() {
-            String::new()
+        let in_tenant = |c: &&AppChange| c.tenant == tenant && secs_between(c.time, ev.time) >= 0;
+        let by_id: Vec<&AppChange> = self
+            .changes
+            .iter()
+            .filter(in_tenant)
+            .filter(|c| c.ids.contains(&app) || object.as_ref().is_some_and(|o| c.ids.contains(o)))
+            .collect();
+        let (linked, how) = if !by_id.is_empty() {
+            (by_id, "names this application")
+        } else if first_read && app_name(&app).is_none() {
+            let recent: Vec<&AppChange> = self
+                .changes
+                .iter()
+                .filter(in_tenant)
+                .filter(|c| secs_between(c.time, ev.time) <= Self::TEMPORAL_SECS)
+                .collect();
+            (recent, "came just before its first mail read")
         } else {
-            let mut n: Vec<_> = change.names.iter().cloned().collect();
-            n.sort();
-            format!(" (target: {})", n.join(", "))
+            (Vec::new(), "")
         };
-        let minutes = secs_between(change.time, ev.time) / 60;
+        if linked.is_empty() {
+            return;
+        }
+        self.reported.insert(reader);
+        let described: Vec<String> = linked
+            .iter()
+            .map(|c| {
+                let what = match (c.mail_scope, c.credential) {
+                    (true, true) => "mail permission, new credential",
+                    (true, false) => "mail permission",
+                    _ => "new credential",
+                };
+                let mut names: Vec<_> = c.names.iter().cloned().collect();
+                names.sort();
+                let target = if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on {}", names.join(", "))
+                };
+                format!(
+                    "'{}' by {} ({what}{target})",
+                    c.evidence.operation,
+                    c.evidence.user.as_deref().unwrap_or("(unknown)")
+                )
+            })
+            .collect();
+        let minutes = linked
+            .last()
+            .map_or(0, |c| secs_between(c.time, ev.time) / 60);
+        let mut evidence: Vec<Evidence> = linked.iter().map(|c| c.evidence.clone()).collect();
+        evidence.push(Evidence::of(ev));
         ctx.emit(Signal {
             detector: GRANT,
             key: format!("{tenant}|{app}"),
@@ -358,15 +382,15 @@ impl Analytic for GrantThenMailRead {
             severity: Severity::High,
             attack: techniques(&["T1098.003", "T1528", "T1114.002"]),
             reason: format!(
-                "'{}' by {} gave an application a {what}{app_names}; {minutes} minutes later \
-                 application {} read mailbox {} (the change {how}).",
-                change.evidence.operation,
-                change.evidence.user.as_deref().unwrap_or("(unknown)"),
+                "{} gave an application access; {minutes} minutes after the last of them \
+                 application {} read mailbox {} (the change{} {how}).",
+                described.join(", then "),
                 app_name(&app).unwrap_or(&app),
                 ev.mailbox().unwrap_or("(unknown)"),
+                if linked.len() == 1 { "" } else { "s" },
             ),
             tenant: ev.tenant_id.clone(),
-            evidence: vec![change.evidence.clone(), Evidence::of(ev)],
+            evidence,
             attribution: vec![Attribution::ClientApp { tenant, app }],
         });
     }
@@ -748,6 +772,8 @@ mod tests {
         let out = run(&mut GrantThenMailRead::default(), &events, None);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert!(out[0].reason.contains("names this application"), "{}", out[0].reason);
+        let ids: Vec<_> = out[0].evidence.iter().map(|e| e.record_id.as_str()).collect();
+        assert_eq!(ids, ["c1", "r1"]);
         assert!(out[0].attribution.contains(&Attribution::ClientApp {
             tenant: TENANT.into(),
             app: ROGUE.into()
