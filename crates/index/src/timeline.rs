@@ -74,7 +74,7 @@ impl TimelineEntry {
                     }
                 }
                 if let Some(n) = m.operation_count {
-                    parts.push(format!("{n} operations"));
+                    parts.push(format!("{n} operation{}", if n == 1 { "" } else { "s" }));
                 }
                 if m.is_throttled == Some(true) {
                     parts.push("THROTTLED: more was read than recorded".to_owned());

@@ -269,25 +269,48 @@ fn write_escaped(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     Ok(())
 }
 
-/// Prints the expression back in the query language (a canonical form: explicit AND/OR, each
-/// clause with its field).
+/// Prints the expression back in the query language, in a canonical form: explicit AND/OR, each
+/// clause with its field, parentheses only where needed, so that the text parses back to the
+/// same tree without nesting deeper than the original.
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Expr::All => f.write_str("*"),
-            Expr::Clause(c) => write!(f, "{c}"),
-            Expr::And(v) | Expr::Or(v) => {
-                let op = if matches!(self, Expr::And(_)) { " AND " } else { " OR " };
-                f.write_str("(")?;
-                for (i, e) in v.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(op)?;
-                    }
-                    write!(f, "{e}")?;
-                }
-                f.write_str(")")
+        write_expr(self, f, Context::Top)
+    }
+}
+
+/// Where an expression is printed, which decides whether it needs parentheses.
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Top,
+    InAnd,
+    InOr,
+    InNot,
+}
+
+fn write_expr(e: &Expr, f: &mut fmt::Formatter<'_>, ctx: Context) -> fmt::Result {
+    let list = |f: &mut fmt::Formatter<'_>, v: &[Expr], op: &str, inner: Context, parens: bool| {
+        if parens {
+            f.write_str("(")?;
+        }
+        for (i, e) in v.iter().enumerate() {
+            if i > 0 {
+                f.write_str(op)?;
             }
-            Expr::Not(e) => write!(f, "NOT {e}"),
+            write_expr(e, f, inner)?;
+        }
+        if parens {
+            f.write_str(")")?;
+        }
+        Ok(())
+    };
+    match e {
+        Expr::All => f.write_str("*"),
+        Expr::Clause(c) => write!(f, "{c}"),
+        Expr::And(v) => list(f, v, " AND ", Context::InAnd, matches!(ctx, Context::InAnd | Context::InNot)),
+        Expr::Or(v) => list(f, v, " OR ", Context::InOr, ctx != Context::Top),
+        Expr::Not(inner) => {
+            f.write_str("NOT ")?;
+            write_expr(inner, f, Context::InNot)
         }
     }
 }
@@ -464,6 +487,24 @@ mod tests {
     fn wildcard_regex_escapes_literal_text() {
         assert_eq!(pattern("a.b*").to_regex(), "a\\.b(?s:.)*");
         assert_eq!(pattern("\\(x\\)?").to_regex(), "\\(x\\)(?s:.)");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn any_input_parses_or_fails_with_a_column(
+            s in "[a-z_:*?()\"\\\\\\[\\]{} <>=+\\-.@/0-9ANDORTOip]{0,48}"
+        ) {
+            match Query::parse(&s) {
+                Ok(q) => {
+                    let printed = q.expr().to_string();
+                    let again = Query::parse(&printed);
+                    proptest::prop_assert!(again.is_ok(), "{s:?} printed as {printed:?}: {again:?}");
+                    proptest::prop_assert_eq!(Some(q.expr()), again.as_ref().ok().map(Query::expr));
+                }
+                Err(e) => proptest::prop_assert!(e.column >= 1 && e.column <= s.chars().count() + 1),
+            }
+        }
     }
 
     #[test]

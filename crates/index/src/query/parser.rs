@@ -73,8 +73,9 @@ impl Word {
             .collect()
     }
 
+    /// `*` (or `**`…): anything at all.
     fn is_bare_star(&self) -> bool {
-        self.parts == [WordChar::Star]
+        !self.parts.is_empty() && self.parts.iter().all(|c| *c == WordChar::Star)
     }
 
     fn pattern(&self) -> WildcardPattern {
