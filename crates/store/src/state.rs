@@ -170,7 +170,15 @@ fn parse_lower_guid(s: &str) -> Option<[u8; 16]> {
 
 /// The writer lock: one process appends to a store at a time.
 pub(crate) struct WriterLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        // Still holding the lock: clear the holder's description so it never names a process
+        // that is gone. The lock itself goes with the file handle.
+        let _ = self.file.set_len(0);
+    }
 }
 
 impl WriterLock {
@@ -217,7 +225,7 @@ impl WriterLock {
         );
         file.set_len(0).map_err(io)?;
         file.write_all(line.as_bytes()).map_err(io)?;
-        Ok(WriterLock { _file: file })
+        Ok(WriterLock { file })
     }
 }
 
