@@ -62,12 +62,46 @@ pub(crate) struct Args {
     sort_memory: usize,
 }
 
+/// What a hunt reads and how it judges: everything but the output.
+pub(crate) struct Plan {
+    pub(crate) paths: Vec<String>,
+    pub(crate) baseline: Vec<String>,
+    pub(crate) baseline_days: u32,
+    pub(crate) sigma_dirs: Vec<PathBuf>,
+    pub(crate) builtin_rules: bool,
+    pub(crate) ioc: Vec<PathBuf>,
+    pub(crate) strict: bool,
+    pub(crate) sort_memory: usize,
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let min_severity = Severity::parse(&args.min_severity).unwrap_or(Severity::Medium);
+    let mut paths = args.paths;
+    paths.extend(args.signins);
+    let report = execute(&Plan {
+        paths,
+        baseline: args.baseline,
+        baseline_days: args.baseline_days,
+        sigma_dirs: args.sigma,
+        builtin_rules: !args.no_builtin_rules,
+        ioc: args.ioc,
+        strict: args.strict,
+        sort_memory: args.sort_memory,
+    })?;
+    write_report(&report, format, args.output.as_deref())?;
+    let hit = report.incidents.iter().any(|i| i.severity >= min_severity);
+    Ok(if hit || report.coverage.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
 
+/// Runs a hunt: reads, orders, detects; the report's coverage says what was read.
+pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     let mut indicators = IndicatorSet::storm_0558();
-    for path in &args.ioc {
+    for path in &plan.ioc {
         let n = indicators.load(path)?;
         tracing::info!(path = %path.display(), indicators = n, "Loaded indicators.");
     }
@@ -79,11 +113,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let sigma = if args.no_builtin_rules && args.sigma.is_empty() {
+    let sigma = if !plan.builtin_rules && plan.sigma_dirs.is_empty() {
         None
     } else {
-        let (rules, load) = mailtrail_detect::sigma::SigmaRules::load(!args.no_builtin_rules, &args.sigma)
-            .context("loading Sigma rules")?;
+        let (rules, load) =
+            mailtrail_detect::sigma::SigmaRules::load(plan.builtin_rules, &plan.sigma_dirs)
+                .context("loading Sigma rules")?;
         for skipped in load.skipped() {
             tracing::warn!(rule = %skipped, "Sigma rule skipped.");
         }
@@ -91,8 +126,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     let config = EngineConfig {
-        baseline: if args.baseline.is_empty() {
-            BaselineMode::FirstDays(args.baseline_days)
+        baseline: if plan.baseline.is_empty() {
+            BaselineMode::FirstDays(plan.baseline_days)
         } else {
             BaselineMode::Explicit
         },
@@ -101,16 +136,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut engine = Engine::new(config, sigma.as_ref());
     let options = ReadOptions {
-        strict: args.strict,
+        strict: plan.strict,
         ..ReadOptions::default()
     };
-    let budget = args.sort_memory.max(16) << 20;
+    let budget = plan.sort_memory.max(16) << 20;
     let progress = Progress::new();
 
     let mut inputs_coverage = Vec::new();
     let mut rejected = 0;
-    if !args.baseline.is_empty() {
-        let read = read_sorted(&args.baseline, &options, budget, &progress, "baseline")?;
+    if !plan.baseline.is_empty() {
+        let read = read_sorted(&plan.baseline, &options, budget, &progress, "baseline")?;
         rejected += read.rejected;
         inputs_coverage.extend(read.inputs);
         let mut events = read.events;
@@ -119,9 +154,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             progress.tick("learning");
         }
     }
-    let mut paths = args.paths.clone();
-    paths.extend(args.signins.iter().cloned());
-    let read = read_sorted(&paths, &options, budget, &progress, "reading")?;
+    let read = read_sorted(&plan.paths, &options, budget, &progress, "reading")?;
     rejected += read.rejected;
     inputs_coverage.extend(read.inputs);
     if read.strict_stop {
@@ -150,10 +183,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             not_applicable: r.not_applicable().len() as u64,
         });
     }
-    write_report(&report, format, args.output.as_deref())?;
-
-    let hit = report.incidents.iter().any(|i| i.severity >= min_severity);
-    Ok(if hit || rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(report)
 }
 
 /// Inputs read into a time-ordered stream.
@@ -225,7 +255,7 @@ fn read_sorted(
     })
 }
 
-fn write_report(report: &Report, format: Format, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+pub(crate) fn write_report(report: &Report, format: Format, path: Option<&std::path::Path>) -> anyhow::Result<()> {
     match path {
         Some(p) => {
             let file = std::fs::File::create(p)
