@@ -67,7 +67,7 @@ fn kill_nine_during_ingest_loses_nothing_committed_and_never_breaks_the_store() 
                 }
             }
         });
-        std::thread::sleep(Duration::from_millis(150 + next() % 1_200));
+        std::thread::sleep(Duration::from_millis(300 + next() % 5_000));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         reader.join().unwrap();
