@@ -1,6 +1,8 @@
 //! `mailtrail search`, `stats`, `timeline` and `reindex`, run as the built binary against a store
 //! made by `mailtrail init` and `mailtrail ingest`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -54,7 +56,11 @@ fn records() -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..60 {
         let user = USERS[i % USERS.len()];
-        let ip = if i % 4 == 0 { "203.0.113.9" } else { "10.0.0.5" };
+        let ip = if i.is_multiple_of(4) {
+            "203.0.113.9"
+        } else {
+            "10.0.0.5"
+        };
         out.push(read(i, 1 + (i % 6) as u32, user, user, APPS[i % 2], ip));
     }
     out.push(rule(1, 3, "admin@contoso.com", "ceo@contoso.com"));
@@ -92,7 +98,9 @@ fn store() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn jsonl(s: &str) -> Vec<serde_json::Value> {
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -100,7 +108,12 @@ fn search_finds_field_and_cidr_matches_newest_first() {
     let (_tmp, store) = store();
     let (out, err) = ok(
         &store,
-        &["search", "op:MailItemsAccessed user:alice@contoso.com ip:203.0.113.0/24", "--format", "jsonl"],
+        &[
+            "search",
+            "op:MailItemsAccessed user:alice@contoso.com ip:203.0.113.0/24",
+            "--format",
+            "jsonl",
+        ],
     );
     let hits = jsonl(&out);
     // alice is every third record, the public address every fourth: i % 12 == 0.
@@ -121,11 +134,31 @@ fn search_finds_field_and_cidr_matches_newest_first() {
 #[test]
 fn search_pages_with_cursors_and_page_numbers() {
     let (_tmp, store) = store();
-    let (all, _) = ok(&store, &["search", "op:MailItemsAccessed", "--limit", "100", "--format", "csv"]);
+    let (all, _) = ok(
+        &store,
+        &[
+            "search",
+            "op:MailItemsAccessed",
+            "--limit",
+            "100",
+            "--format",
+            "csv",
+        ],
+    );
     let all: Vec<&str> = all.lines().skip(1).collect();
     assert_eq!(all.len(), 60);
 
-    let (first, err) = ok(&store, &["search", "op:MailItemsAccessed", "--limit", "25", "--format", "csv"]);
+    let (first, err) = ok(
+        &store,
+        &[
+            "search",
+            "op:MailItemsAccessed",
+            "--limit",
+            "25",
+            "--format",
+            "csv",
+        ],
+    );
     let cursor = err
         .lines()
         .find_map(|l| l.strip_prefix("Next page: --after "))
@@ -133,11 +166,29 @@ fn search_pages_with_cursors_and_page_numbers() {
         .to_owned();
     let (second, _) = ok(
         &store,
-        &["search", "op:MailItemsAccessed", "--limit", "25", "--after", &cursor, "--format", "csv"],
+        &[
+            "search",
+            "op:MailItemsAccessed",
+            "--limit",
+            "25",
+            "--after",
+            &cursor,
+            "--format",
+            "csv",
+        ],
     );
     let (page2, _) = ok(
         &store,
-        &["search", "op:MailItemsAccessed", "--limit", "25", "--page", "2", "--format", "csv"],
+        &[
+            "search",
+            "op:MailItemsAccessed",
+            "--limit",
+            "25",
+            "--page",
+            "2",
+            "--format",
+            "csv",
+        ],
     );
     let first: Vec<&str> = first.lines().skip(1).collect();
     let second: Vec<&str> = second.lines().skip(1).collect();
@@ -163,7 +214,16 @@ fn search_narrows_by_time_window_and_tenant() {
     let (_tmp, store) = store();
     let (out, _) = ok(
         &store,
-        &["search", "op:MailItemsAccessed", "--from", "2026-01-02", "--to", "2026-01-03", "--format", "csv"],
+        &[
+            "search",
+            "op:MailItemsAccessed",
+            "--from",
+            "2026-01-02",
+            "--to",
+            "2026-01-03",
+            "--format",
+            "csv",
+        ],
     );
     assert_eq!(out.lines().count() - 1, 10, "{out}");
     let (out, err) = ok(&store, &["search", "*", "--tenant", "fabrikam"]);
@@ -176,7 +236,16 @@ fn stats_count_apps_per_day_as_the_store_holds_them() {
     let (_tmp, store) = store();
     let (out, err) = ok(
         &store,
-        &["stats", "--by", "client_app", "--interval", "1d", "op:MailItemsAccessed", "--format", "csv"],
+        &[
+            "stats",
+            "--by",
+            "client_app",
+            "--interval",
+            "1d",
+            "op:MailItemsAccessed",
+            "--format",
+            "csv",
+        ],
     );
     // Day d holds records i with i % 6 == d - 1; the app alternates with i % 2.
     let mut want = std::collections::BTreeMap::new();
@@ -189,7 +258,10 @@ fn stats_count_apps_per_day_as_the_store_holds_them() {
     assert_eq!(lines.next(), Some("bucket,client_app,count"));
     for l in lines {
         let f: Vec<&str> = l.split(',').collect();
-        got.insert((f[0].to_owned(), f[1].to_owned()), f[2].parse::<u64>().unwrap());
+        got.insert(
+            (f[0].to_owned(), f[1].to_owned()),
+            f[2].parse::<u64>().unwrap(),
+        );
     }
     assert_eq!(got, want);
     assert!(err.starts_with("60 events in 6 groups"), "{err}");
@@ -207,10 +279,22 @@ fn stats_refuses_a_field_it_cannot_group() {
 #[test]
 fn timeline_shows_reads_and_the_rule_set_by_someone_else_in_order() {
     let (_tmp, store) = store();
-    let (out, _) = ok(&store, &["timeline", "--mailbox", "CEO@contoso.com", "--format", "jsonl"]);
+    let (out, _) = ok(
+        &store,
+        &[
+            "timeline",
+            "--mailbox",
+            "CEO@contoso.com",
+            "--format",
+            "jsonl",
+        ],
+    );
     let entries = jsonl(&out);
     assert_eq!(entries.len(), 21, "20 reads and one rule: {out}");
-    let times: Vec<&str> = entries.iter().map(|e| e["time"].as_str().unwrap()).collect();
+    let times: Vec<&str> = entries
+        .iter()
+        .map(|e| e["time"].as_str().unwrap())
+        .collect();
     let mut sorted = times.clone();
     sorted.sort();
     assert_eq!(times, sorted, "oldest first");
@@ -220,13 +304,26 @@ fn timeline_shows_reads_and_the_rule_set_by_someone_else_in_order() {
         .unwrap();
     assert_eq!(rule["actor"], "admin@contoso.com");
     assert_eq!(rule["ip"], "198.51.100.23");
-    assert!(rule["detail"].as_str().unwrap().contains("ForwardTo=drop@evil.example"));
+    assert!(
+        rule["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ForwardTo=drop@evil.example")
+    );
     let read = entries
         .iter()
         .find(|e| e["operation"] == "MailItemsAccessed")
         .unwrap();
-    assert_eq!(read["detail"], "Bind: 1 message in \\Inbox (1); 1 operation");
-    assert!(read["message_ids"][0].as_str().unwrap().starts_with("<msg-"));
+    assert_eq!(
+        read["detail"],
+        "Bind: 1 message in \\Inbox (1); 1 operation"
+    );
+    assert!(
+        read["message_ids"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("<msg-")
+    );
 
     let (table, _) = ok(&store, &["timeline", "--mailbox", "ceo@contoso.com"]);
     assert!(table.starts_with("TIME"), "{table}");
@@ -236,7 +333,11 @@ fn timeline_shows_reads_and_the_rule_set_by_someone_else_in_order() {
 #[test]
 fn reindex_rebuilds_the_same_answers_and_search_catches_up_a_missing_index() {
     let (_tmp, store) = store();
-    let queries = ["op:MailItemsAccessed -ip:10.0.0.0/8", "restsystem", "touches:ceo@contoso.com"];
+    let queries = [
+        "op:MailItemsAccessed -ip:10.0.0.0/8",
+        "restsystem",
+        "touches:ceo@contoso.com",
+    ];
     let answers = |store: &Path| -> Vec<String> {
         queries
             .iter()

@@ -55,7 +55,11 @@ fn rank(key: Key, newest_first: bool) -> Rank {
 }
 
 fn unrank(r: Rank, newest_first: bool) -> Key {
-    if newest_first { (r.0, r.1) } else { (!r.0, !r.1) }
+    if newest_first {
+        (r.0, r.1)
+    } else {
+        (!r.0, !r.1)
+    }
 }
 
 impl Collector for TopByTime {
@@ -193,7 +197,10 @@ impl GroupColumn {
         match (self, raw) {
             (GroupColumn::Str(Some(c)), Raw::Ord(ord)) => {
                 let mut s = String::new();
-                c.ord_to_str(ord, &mut s).ok().filter(|found| *found).map(|_| s)
+                c.ord_to_str(ord, &mut s)
+                    .ok()
+                    .filter(|found| *found)
+                    .map(|_| s)
             }
             (_, Raw::Int(n)) => Some(n.to_string()),
             (_, Raw::Ip(ip)) => Some(match ip.to_ipv4_mapped() {
@@ -247,7 +254,10 @@ impl Collector for GroupCounts {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<HashMap<Group, u64>>) -> tantivy::Result<HashMap<Group, u64>> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<HashMap<Group, u64>>,
+    ) -> tantivy::Result<HashMap<Group, u64>> {
         let mut all: HashMap<Group, u64> = HashMap::new();
         for f in fruits {
             for (k, n) in f {

@@ -141,9 +141,11 @@ fn regex(
 fn exists(s: &IndexSchema, field: SearchField) -> Result<Box<dyn TQuery>, IndexError> {
     match field.kind() {
         FieldKind::Text => Ok(Box::new(AllQuery)),
-        FieldKind::Keyword if !field.groupable() => {
-            regex(s, field, &WildcardPattern::new(vec![crate::query::WildcardPart::AnyRun]))
-        }
+        FieldKind::Keyword if !field.groupable() => regex(
+            s,
+            field,
+            &WildcardPattern::new(vec![crate::query::WildcardPart::AnyRun]),
+        ),
         _ => Ok(Box::new(ExistsQuery::new(field.name().to_owned(), false))),
     }
 }

@@ -33,7 +33,9 @@ pub enum IndexError {
         path: PathBuf,
     },
     /// The index was built by a version of mailtrail with another index layout.
-    #[error("the index at {path} has layout {found:?}, this mailtrail reads {expected:?}: run `mailtrail reindex`")]
+    #[error(
+        "the index at {path} has layout {found:?}, this mailtrail reads {expected:?}: run `mailtrail reindex`"
+    )]
     Outdated {
         /// The index directory.
         path: PathBuf,
@@ -44,7 +46,9 @@ pub enum IndexError {
     },
     /// [`Index::add`](crate::Index::add) was given a sequence number below the watermark or not
     /// above the previous one: the caller feeds records out of order.
-    #[error("record {seq} cannot be indexed: the index expects sequence numbers from {expected} on, in increasing order")]
+    #[error(
+        "record {seq} cannot be indexed: the index expects sequence numbers from {expected} on, in increasing order"
+    )]
     OutOfOrder {
         /// The sequence number given.
         seq: u64,

@@ -160,9 +160,10 @@ impl SearchField {
                     | Field::TokenObject
             ),
             SearchField::OpCount => true,
-            SearchField::Text | SearchField::Folder | SearchField::MessageId | SearchField::Touches => {
-                false
-            }
+            SearchField::Text
+            | SearchField::Folder
+            | SearchField::MessageId
+            | SearchField::Touches => false,
         }
     }
 
@@ -225,8 +226,14 @@ mod tests {
             SearchField::from_name("ClientAppId"),
             Some(SearchField::Common(Field::ClientAppId))
         );
-        assert_eq!(SearchField::from_name("OperationCount"), Some(SearchField::OpCount));
-        assert_eq!(SearchField::from_name("InternetMessageId"), Some(SearchField::MessageId));
+        assert_eq!(
+            SearchField::from_name("OperationCount"),
+            Some(SearchField::OpCount)
+        );
+        assert_eq!(
+            SearchField::from_name("InternetMessageId"),
+            Some(SearchField::MessageId)
+        );
         assert_eq!(SearchField::from_name("nope"), None);
     }
 

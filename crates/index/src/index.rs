@@ -222,14 +222,17 @@ impl Index {
 
     /// The query with the options' time range and tenant applied.
     fn filtered(&self, query: &Query, opts: &SearchOptions) -> Result<Box<dyn TQuery>, IndexError> {
-        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = vec![(Occur::Must, compile(&self.schema, query.expr())?)];
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> =
+            vec![(Occur::Must, compile(&self.schema, query.expr())?)];
         let from = opts.from.map_or(Bound::Unbounded, Bound::Included);
         let to = opts.to.map_or(Bound::Unbounded, Bound::Excluded);
         if !matches!((from, to), (Bound::Unbounded, Bound::Unbounded)) {
             clauses.push((Occur::Must, time_range(&self.schema, from, to)));
         }
         if let Some(tenant) = &opts.tenant {
-            let f = self.schema.field(SearchField::Common(mailtrail_event::Field::Tenant));
+            let f = self
+                .schema
+                .field(SearchField::Common(mailtrail_event::Field::Tenant));
             clauses.push((
                 Occur::Must,
                 Box::new(TermQuery::new(

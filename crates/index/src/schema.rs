@@ -79,10 +79,9 @@ impl IndexSchema {
                         .set_fast()
                         .set_precision(DateTimePrecision::Nanoseconds),
                 ),
-                FieldKind::Bool => b.add_bool_field(
-                    name,
-                    NumericOptions::default().set_indexed().set_fast(),
-                ),
+                FieldKind::Bool => {
+                    b.add_bool_field(name, NumericOptions::default().set_indexed().set_fast())
+                }
             };
             fields.insert(name, handle);
         }
@@ -103,7 +102,9 @@ impl IndexSchema {
     /// Registers the tokenizers the schema names. tantivy does not persist custom tokenizers, so
     /// every opened index needs this.
     pub(crate) fn register_tokenizers(index: &tantivy::Index) {
-        index.tokenizers().register(KEYWORD_TOKENIZER, keyword_analyzer());
+        index
+            .tokenizers()
+            .register(KEYWORD_TOKENIZER, keyword_analyzer());
         index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
     }
 
@@ -192,7 +193,9 @@ pub(crate) fn truncate(s: &str, max: usize) -> &str {
 /// An instant as tantivy stores it: nanoseconds, clamped to what an `i64` holds (years
 /// 1677–2262, far beyond any audit record).
 pub(crate) fn date(t: mailtrail_event::Timestamp) -> DateTime {
-    let nanos = t.as_nanosecond().clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+    let nanos = t
+        .as_nanosecond()
+        .clamp(i128::from(i64::MIN), i128::from(i64::MAX));
     DateTime::from_timestamp_nanos(nanos as i64)
 }
 

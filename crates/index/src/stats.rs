@@ -106,7 +106,10 @@ mod tests {
         let i: Interval = "15m".parse().unwrap();
         assert_eq!(i.nanos(), 15 * 60 * 1_000_000_000);
         assert_eq!(i.to_string(), "15m");
-        assert_eq!("1d".parse::<Interval>().map(Interval::nanos), Ok(86_400_000_000_000));
+        assert_eq!(
+            "1d".parse::<Interval>().map(Interval::nanos),
+            Ok(86_400_000_000_000)
+        );
     }
 
     #[test]

@@ -189,6 +189,9 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert_eq!(TimelineEntry::describe(&rule).detail, "ForwardTo=x@evil.example");
+        assert_eq!(
+            TimelineEntry::describe(&rule).detail,
+            "ForwardTo=x@evil.example"
+        );
     }
 }

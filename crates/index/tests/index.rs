@@ -1,5 +1,7 @@
 //! The index's publishing contract and its behaviour on events built in memory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 use mailtrail_event::{AuditEvent, Folder, MailAccess, MailAccessType, NameValue, parse_time};
 use mailtrail_index::{
     Index, IndexError, Query, SearchField, SearchOptions, StatsRequest, TimelineEntry,
@@ -45,7 +47,11 @@ fn queries_never_return_uncommitted_documents() {
         .add(10, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
         .unwrap();
     reader.reload().unwrap();
-    assert_eq!(search(&reader, "op:Send").len(), 10, "the pending 11th is not published");
+    assert_eq!(
+        search(&reader, "op:Send").len(),
+        10,
+        "the pending 11th is not published"
+    );
     assert_eq!(reader.watermark(), 10);
 }
 
@@ -81,7 +87,16 @@ fn add_refuses_sequence_numbers_out_of_order() {
     let ev = event("2026-01-01T00:00:00Z", "a@x.com", "Send");
     index.add(5, &ev).unwrap();
     let err = index.add(5, &ev).unwrap_err();
-    assert!(matches!(err, IndexError::OutOfOrder { seq: 5, expected: 6 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            IndexError::OutOfOrder {
+                seq: 5,
+                expected: 6
+            }
+        ),
+        "{err}"
+    );
     index.commit(8).unwrap();
     let err = index.add(7, &ev).unwrap_err();
     assert_eq!(
@@ -98,7 +113,16 @@ fn commit_refuses_a_watermark_behind_added_records() {
         .add(3, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
         .unwrap();
     let err = index.commit(3).unwrap_err();
-    assert!(matches!(err, IndexError::WatermarkBehind { watermark: 3, required: 4 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            IndexError::WatermarkBehind {
+                watermark: 3,
+                required: 4
+            }
+        ),
+        "{err}"
+    );
     index.commit(4).unwrap();
     assert_eq!(index.watermark(), 4);
 }
@@ -111,7 +135,10 @@ fn a_second_writer_is_refused_with_a_clear_message() {
     let mut second = Index::open(dir.path()).unwrap();
     let err = second.commit(0).unwrap_err();
     assert!(matches!(err, IndexError::Locked { .. }), "{err}");
-    assert!(err.to_string().contains("being written by another process"), "{err}");
+    assert!(
+        err.to_string().contains("being written by another process"),
+        "{err}"
+    );
     first.close().unwrap();
     second.commit(0).unwrap();
 }
@@ -141,7 +168,13 @@ fn cursor_pages_ignore_events_indexed_after_the_first_page() {
     index.commit(6).unwrap();
     let q = Query::parse("op:Send").unwrap();
     let first = index
-        .search(&q, &SearchOptions { limit: 2, ..SearchOptions::default() })
+        .search(
+            &q,
+            &SearchOptions {
+                limit: 2,
+                ..SearchOptions::default()
+            },
+        )
         .unwrap();
     assert_eq!(first.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [5, 4]);
     // New events arrive, some older than the page boundary.
@@ -160,7 +193,10 @@ fn cursor_pages_ignore_events_indexed_after_the_first_page() {
             },
         )
         .unwrap();
-    assert_eq!(second.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [3, 2, 1, 0]);
+    assert_eq!(
+        second.hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        [3, 2, 1, 0]
+    );
     assert_eq!(second.watermark, 6);
     assert!(second.next.is_none());
     // A fresh search sees the new event.
@@ -207,7 +243,11 @@ fn free_text_reaches_parameters_message_ids_and_folders() {
         name: "ForwardTo".into(),
         value: "exfil@evil.example".into(),
     }];
-    let mut read = event("2026-01-02T00:00:00Z", "app@contoso.com", "MailItemsAccessed");
+    let mut read = event(
+        "2026-01-02T00:00:00Z",
+        "app@contoso.com",
+        "MailItemsAccessed",
+    );
     read.mail_access = Some(MailAccess {
         access_type: Some(MailAccessType::Bind),
         folders: vec![Folder {
@@ -225,16 +265,27 @@ fn free_text_reaches_parameters_message_ids_and_folders() {
     assert_eq!(search(&index, "forwardto"), [0]);
     assert_eq!(search(&index, "\"board minutes\""), [1]);
     assert_eq!(search(&index, "x1"), [1]);
-    assert_eq!(search(&index, "message_id:\"<caf=x1@mail.contoso.com>\""), [1]);
+    assert_eq!(
+        search(&index, "message_id:\"<caf=x1@mail.contoso.com>\""),
+        [1]
+    );
     assert_eq!(search(&index, "folder:*board*"), [1]);
-    assert_eq!(search(&index, "\"example board\""), Vec::<u64>::new(), "phrases stay in one value");
+    assert_eq!(
+        search(&index, "\"example board\""),
+        Vec::<u64>::new(),
+        "phrases stay in one value"
+    );
 }
 
 #[test]
 fn timeline_includes_changes_made_to_a_mailbox_by_others() {
     let dir = tempfile::tempdir().unwrap();
     let mut index = Index::open(dir.path()).unwrap();
-    let mut perm = event("2026-01-02T00:00:00Z", "admin@contoso.com", "Add-MailboxPermission");
+    let mut perm = event(
+        "2026-01-02T00:00:00Z",
+        "admin@contoso.com",
+        "Add-MailboxPermission",
+    );
     perm.parameters = vec![
         NameValue {
             name: "Identity".into(),
@@ -245,7 +296,11 @@ fn timeline_includes_changes_made_to_a_mailbox_by_others() {
             value: "intruder@contoso.com".into(),
         },
     ];
-    let mut read = event("2026-01-03T00:00:00Z", "intruder@contoso.com", "MailItemsAccessed");
+    let mut read = event(
+        "2026-01-03T00:00:00Z",
+        "intruder@contoso.com",
+        "MailItemsAccessed",
+    );
     read.mailbox_owner_upn = Some("CEO@contoso.com".into());
     let own = event("2026-01-01T00:00:00Z", "ceo@contoso.com", "Send");
     let other = event("2026-01-01T00:00:00Z", "cfo@contoso.com", "Send");
@@ -259,10 +314,19 @@ fn timeline_includes_changes_made_to_a_mailbox_by_others() {
     assert_eq!(tl.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [2, 0, 1]);
     assert_eq!(tl.total, 3);
     let entry = TimelineEntry::describe(&perm);
-    assert_eq!(entry.detail, "Identity=ceo@contoso.com, User=intruder@contoso.com");
+    assert_eq!(
+        entry.detail,
+        "Identity=ceo@contoso.com, User=intruder@contoso.com"
+    );
     // The limit keeps the earliest.
     let first = index
-        .timeline("ceo@contoso.com", &SearchOptions { limit: 1, ..SearchOptions::default() })
+        .timeline(
+            "ceo@contoso.com",
+            &SearchOptions {
+                limit: 1,
+                ..SearchOptions::default()
+            },
+        )
         .unwrap();
     assert_eq!(first.hits.iter().map(|h| h.seq).collect::<Vec<_>>(), [2]);
     assert_eq!(first.total, 3);
@@ -279,16 +343,24 @@ fn stats_refuse_fields_without_a_column() {
     let err = index
         .stats(&Query::all(), &SearchOptions::default(), &req)
         .unwrap_err();
-    assert!(err.to_string().starts_with("cannot group by 'session'; fields that can be grouped: kind, source"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot group by 'session'; fields that can be grouped: kind, source"),
+        "{err}"
+    );
 }
 
 #[test]
 fn stats_without_fields_count_per_bucket() {
     let dir = tempfile::tempdir().unwrap();
     let mut index = Index::open(dir.path()).unwrap();
-    for (seq, t) in ["2026-01-01T01:00:00Z", "2026-01-01T23:00:00Z", "2026-01-03T00:00:00Z"]
-        .into_iter()
-        .enumerate()
+    for (seq, t) in [
+        "2026-01-01T01:00:00Z",
+        "2026-01-01T23:00:00Z",
+        "2026-01-03T00:00:00Z",
+    ]
+    .into_iter()
+    .enumerate()
     {
         index.add(seq as u64, &event(t, "a@x.com", "Send")).unwrap();
     }

@@ -4,6 +4,8 @@
 //! The model below is written independently of the index: its own tokenizer, its own wildcard
 //! matcher, its own reading of each field from the event.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::ops::Bound;
@@ -60,7 +62,13 @@ fn pick<'a>(items: &'a [&'a str]) -> impl Strategy<Value = &'a str> + 'a {
 
 fn event() -> impl Strategy<Value = AuditEvent> {
     (
-        (0i64..10 * 86_400, 0u32..3, pick(USERS), pick(OPS), pick(TENANTS)),
+        (
+            0i64..10 * 86_400,
+            0u32..3,
+            pick(USERS),
+            pick(OPS),
+            pick(TENANTS),
+        ),
         (
             proptest::option::of(pick(APPS)),
             proptest::option::of(pick(AGENTS)),
@@ -75,9 +83,17 @@ fn event() -> impl Strategy<Value = AuditEvent> {
         ),
     )
         .prop_map(
-            |((secs, nanos, user, op, tenant), (app, agent, ip, owner), (count, throttled, folders, bind))| {
+            |(
+                (secs, nanos, user, op, tenant),
+                (app, agent, ip, owner),
+                (count, throttled, folders, bind),
+            )| {
                 let mail_access = (op == "MailItemsAccessed").then(|| MailAccess {
-                    access_type: Some(if bind { MailAccessType::Bind } else { MailAccessType::Sync }),
+                    access_type: Some(if bind {
+                        MailAccessType::Bind
+                    } else {
+                        MailAccessType::Sync
+                    }),
                     is_throttled: throttled,
                     operation_count: count,
                     folders: folders
@@ -110,7 +126,11 @@ fn event() -> impl Strategy<Value = AuditEvent> {
 fn leaf() -> impl Strategy<Value = String> {
     prop_oneof![
         (pick(USERS), any::<bool>()).prop_map(|(u, upper)| {
-            let u = if upper { u.to_uppercase() } else { u.to_owned() };
+            let u = if upper {
+                u.to_uppercase()
+            } else {
+                u.to_owned()
+            };
             format!("user:\"{u}\"")
         }),
         Just("user:*@contoso.com".to_owned()),
@@ -118,12 +138,25 @@ fn leaf() -> impl Strategy<Value = String> {
         pick(OPS).prop_map(|o| format!("op:{}", o.to_lowercase())),
         Just("op:Mail*".to_owned()),
         Just("Operation:*Login".to_owned()),
-        pick(&["203.0.113.0/24", "198.51.100.0/25", "2001:db8::/32", "10.0.0.0/8", "203.0.113.7", "::/0"])
-            .prop_map(|c| format!("ip:{c}")),
+        pick(&[
+            "203.0.113.0/24",
+            "198.51.100.0/25",
+            "2001:db8::/32",
+            "10.0.0.0/8",
+            "203.0.113.7",
+            "::/0"
+        ])
+        .prop_map(|c| format!("ip:{c}")),
         Just("ip:[198.51.100.0 TO 203.0.113.10]".to_owned()),
-        (0i64..11, 0i64..11).prop_map(|(a, b)| format!("time:[2026-01-{:02} TO 2026-01-{:02}]", a + 1, b + 1)),
-        (0i64..10 * 86_400).prop_map(|s| format!("time:>{}", Timestamp::from_second(EPOCH + s).unwrap())),
-        (0i64..10 * 86_400).prop_map(|s| format!("time:<={}", Timestamp::from_second(EPOCH + s).unwrap())),
+        (0i64..11, 0i64..11).prop_map(|(a, b)| format!(
+            "time:[2026-01-{:02} TO 2026-01-{:02}]",
+            a + 1,
+            b + 1
+        )),
+        (0i64..10 * 86_400)
+            .prop_map(|s| format!("time:>{}", Timestamp::from_second(EPOCH + s).unwrap())),
+        (0i64..10 * 86_400)
+            .prop_map(|s| format!("time:<={}", Timestamp::from_second(EPOCH + s).unwrap())),
         (0i64..300).prop_map(|n| format!("op_count:>{n}")),
         (0i64..300, 0i64..300).prop_map(|(a, b)| format!("op_count:{{{a} TO {b}]")),
         Just("op_count:*".to_owned()),
@@ -135,8 +168,20 @@ fn leaf() -> impl Strategy<Value = String> {
         Just("folder:*inbox*".to_owned()),
         pick(USERS).prop_map(|u| format!("mailbox:\"{u}\"")),
         pick(TENANTS).prop_map(|t| format!("tenant:{t}")),
-        pick(&["outlook", "Python", "\"windows nt\"", "\"nt 10\"", "inbox", "finance", "out*", "ünal", "contoso", "\"sent items\"", "rest"])
-            .prop_map(str::to_owned),
+        pick(&[
+            "outlook",
+            "Python",
+            "\"windows nt\"",
+            "\"nt 10\"",
+            "inbox",
+            "finance",
+            "out*",
+            "ünal",
+            "contoso",
+            "\"sent items\"",
+            "rest"
+        ])
+        .prop_map(str::to_owned),
     ]
 }
 
@@ -268,7 +313,9 @@ fn clause(c: &Clause, ev: &AuditEvent) -> bool {
             .any(|v| lower(v) == lower(value)),
         Clause::Wildcard { field, pattern } => {
             let p = pattern.to_lowercase();
-            keyword_values(ev, *field).iter().any(|v| glob(&p, &lower(v)))
+            keyword_values(ev, *field)
+                .iter()
+                .any(|v| glob(&p, &lower(v)))
         }
         Clause::Exists { field } => match field {
             SearchField::OpCount => ma.and_then(|m| m.operation_count).is_some(),
@@ -317,11 +364,15 @@ fn expected(events: &[AuditEvent], q: &Query, opts: &SearchOptions) -> Vec<u64> 
         .iter()
         .enumerate()
         .filter(|(_, ev)| matches(q.expr(), ev))
-        .filter(|(_, ev)| opts.from.is_none_or(|f| ev.time >= f) && opts.to.is_none_or(|t| ev.time < t))
         .filter(|(_, ev)| {
-            opts.tenant
-                .as_ref()
-                .is_none_or(|t| ev.tenant_id.as_deref().is_some_and(|e| lower(e) == lower(t)))
+            opts.from.is_none_or(|f| ev.time >= f) && opts.to.is_none_or(|t| ev.time < t)
+        })
+        .filter(|(_, ev)| {
+            opts.tenant.as_ref().is_none_or(|t| {
+                ev.tenant_id
+                    .as_deref()
+                    .is_some_and(|e| lower(e) == lower(t))
+            })
         })
         .map(|(seq, ev)| (ev.time, seq as u64))
         .collect();
@@ -467,7 +518,10 @@ fn ip_model_and_index_agree_on_v4_mapped_addresses() {
         assert_eq!(page.total, u64::from(hit), "index {q}");
     }
     assert_eq!(
-        "::ffff:203.0.113.9".parse::<Ipv6Addr>().unwrap().to_ipv4_mapped(),
+        "::ffff:203.0.113.9"
+            .parse::<Ipv6Addr>()
+            .unwrap()
+            .to_ipv4_mapped(),
         "203.0.113.9".parse().ok()
     );
 }

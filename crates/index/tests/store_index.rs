@@ -1,12 +1,20 @@
 //! The index as a derived view of a real evidence store: catch-up, reindex, and hits that lead
 //! back to the stored records.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat};
-use mailtrail_index::{Index, IndexError, Query, SearchOptions, catch_up, catch_up_report, reindex};
+use mailtrail_index::{
+    Index, IndexError, Query, SearchOptions, catch_up, catch_up_report, reindex,
+};
 use mailtrail_store::{OpenMode, SignerConfig, Store};
 
-const USERS: &[&str] = &["alice@contoso.com", "bob@contoso.com", "mallory@fabrikam.com"];
+const USERS: &[&str] = &[
+    "alice@contoso.com",
+    "bob@contoso.com",
+    "mallory@fabrikam.com",
+];
 const OPS: &[&str] = &["MailItemsAccessed", "Send", "New-InboxRule"];
 
 /// A Unified Audit Log record as the Management Activity API writes it.
@@ -110,14 +118,20 @@ fn catch_up_resumes_from_the_watermark_after_a_lost_batch() {
         for rec in store.scan(0).take(50) {
             let rec = rec.unwrap();
             index
-                .add(rec.seq, &mailtrail_formats::normalize(rec.source, rec.raw).unwrap())
+                .add(
+                    rec.seq,
+                    &mailtrail_formats::normalize(rec.source, rec.raw).unwrap(),
+                )
                 .unwrap();
         }
         index.commit(50).unwrap();
         for rec in store.scan(50).take(30) {
             let rec = rec.unwrap();
             index
-                .add(rec.seq, &mailtrail_formats::normalize(rec.source, rec.raw).unwrap())
+                .add(
+                    rec.seq,
+                    &mailtrail_formats::normalize(rec.source, rec.raw).unwrap(),
+                )
                 .unwrap();
         }
         // Killed before the second commit.
@@ -150,7 +164,10 @@ fn unreadable_records_are_counted_and_passed() {
     store.commit().unwrap();
     let mut index = Index::open(&dir).unwrap();
     let report = catch_up_report(&mut index, &store, |_| {}).unwrap();
-    assert_eq!((report.indexed, report.unreadable, report.watermark), (2, 1, 3));
+    assert_eq!(
+        (report.indexed, report.unreadable, report.watermark),
+        (2, 1, 3)
+    );
     assert_eq!(seqs(&index, "*"), [2, 0]);
 }
 
@@ -161,7 +178,10 @@ fn reindex_gives_identical_results() {
     let mut index = Index::open(&dir).unwrap();
     catch_up(&mut index, &store).unwrap();
     let before: Vec<Vec<u64>> = QUERIES.iter().map(|q| seqs(&index, q)).collect();
-    assert!(before.iter().all(|r| !r.is_empty()), "every query finds something: {before:?}");
+    assert!(
+        before.iter().all(|r| !r.is_empty()),
+        "every query finds something: {before:?}"
+    );
     index.close().unwrap();
 
     let mut progress = Vec::new();

@@ -10,9 +10,11 @@ use crate::store_location::StoreArg;
 
 /// Arguments of `mailtrail reindex`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "The index is derived from the store: this builds a new one from every \
+#[command(
+    after_help = "The index is derived from the store: this builds a new one from every \
     stored record beside the current one, then swaps it in. Searches keep using the old index \
-    until then. Refused while an ingest is writing the index.")]
+    until then. Refused while an ingest is writing the index."
+)]
 pub(crate) struct Args {
     #[command(flatten)]
     store: StoreArg,

@@ -102,9 +102,9 @@ fn instant(s: &str) -> anyhow::Result<Timestamp> {
     if let Some(t) = mailtrail_event::parse_time(s) {
         return Ok(t);
     }
-    let date: jiff::civil::Date = s
-        .parse()
-        .map_err(|_| anyhow::anyhow!("expected a date (2026-01-31) or a time (2026-01-31T08:00:00Z)"))?;
+    let date: jiff::civil::Date = s.parse().map_err(|_| {
+        anyhow::anyhow!("expected a date (2026-01-31) or a time (2026-01-31T08:00:00Z)")
+    })?;
     Ok(date.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())
 }
 
@@ -149,7 +149,10 @@ pub(crate) struct Resolved {
 /// Fetches the record behind a hit.
 pub(crate) fn resolve(store: &Store, seq: u64) -> anyhow::Result<Option<Resolved>> {
     let Some(record) = store.get_seq(seq)? else {
-        tracing::warn!(seq, "The index names a record the store does not have; run `mailtrail reindex`.");
+        tracing::warn!(
+            seq,
+            "The index names a record the store does not have; run `mailtrail reindex`."
+        );
         return Ok(None);
     };
     let event = if record.pruned {
@@ -162,7 +165,9 @@ pub(crate) fn resolve(store: &Store, seq: u64) -> anyhow::Result<Option<Resolved
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let text = args.query.join(" ");
-    let query = Query::parse(&text).map_err(|e| anyhow::anyhow!("bad query: {e}\n  {text}\n  {:>col$}", "^", col = e.column))?;
+    let query = Query::parse(&text).map_err(|e| {
+        anyhow::anyhow!("bad query: {e}\n  {text}\n  {:>col$}", "^", col = e.column)
+    })?;
     if args.limit == 0 {
         bail!("--limit must be at least 1");
     }
@@ -188,13 +193,32 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let page = index.search(&query, &opts)?;
 
     let mut out = std::io::stdout().lock();
-    let mut table = Table::new(&["TIME", "OPERATION", "USER", "IP", "APP", "MAILBOX", "RECORD ID"]);
+    let mut table = Table::new(&[
+        "TIME",
+        "OPERATION",
+        "USER",
+        "IP",
+        "APP",
+        "MAILBOX",
+        "RECORD ID",
+    ]);
     let mut csv = (args.format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
     if let Some(w) = csv.as_mut() {
-        w.write_record(["seq", "time", "operation", "user", "ip", "app", "mailbox", "record_id"])?;
+        w.write_record([
+            "seq",
+            "time",
+            "operation",
+            "user",
+            "ip",
+            "app",
+            "mailbox",
+            "record_id",
+        ])?;
     }
     for hit in &page.hits {
-        let Some(r) = resolve(&store, hit.seq)? else { continue };
+        let Some(r) = resolve(&store, hit.seq)? else {
+            continue;
+        };
         match args.format {
             Format::Jsonl => {
                 serde_json::to_writer(&mut out, &JsonHit::new(&r))?;
@@ -225,7 +249,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let first = if after.is_some() { 0 } else { offset };
     if page.hits.is_empty() {
-        eprintln!("No events match (of {} indexed store records).", page.watermark);
+        eprintln!(
+            "No events match (of {} indexed store records).",
+            page.watermark
+        );
     } else {
         eprintln!(
             "{} of {} matching events{}.",
@@ -248,8 +275,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn summary(r: &Resolved) -> Vec<String> {
     let time = r.record.time.to_string();
     let Some(ev) = &r.event else {
-        let why = if r.record.pruned { "(body deleted by retention)" } else { "(unreadable record)" };
-        return vec![time, why.into(), String::new(), String::new(), String::new(), String::new(), r.record.record_id.clone()];
+        let why = if r.record.pruned {
+            "(body deleted by retention)"
+        } else {
+            "(unreadable record)"
+        };
+        return vec![
+            time,
+            why.into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            r.record.record_id.clone(),
+        ];
     };
     let opt = |s: &Option<String>| s.clone().unwrap_or_default();
     vec![
@@ -257,7 +296,10 @@ fn summary(r: &Resolved) -> Vec<String> {
         ev.operation.clone(),
         opt(&ev.user_id),
         ev.client_ip.map(|i| i.to_string()).unwrap_or_default(),
-        ev.client_app_id.clone().or_else(|| ev.app_id.clone()).unwrap_or_default(),
+        ev.client_app_id
+            .clone()
+            .or_else(|| ev.app_id.clone())
+            .unwrap_or_default(),
         ev.mailbox().unwrap_or_default().to_owned(),
         ev.record_id.clone(),
     ]

@@ -44,13 +44,16 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let text = args.query.join(" ");
-    let query = Query::parse(&text)
-        .map_err(|e| anyhow::anyhow!("bad query: {e}\n  {text}\n  {:>col$}", "^", col = e.column))?;
+    let query = Query::parse(&text).map_err(|e| {
+        anyhow::anyhow!("bad query: {e}\n  {text}\n  {:>col$}", "^", col = e.column)
+    })?;
     let mut by = Vec::new();
     for name in args.by.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         match SearchField::from_name(name) {
             Some(f) => by.push(f),
-            None => bail!("--by {name}: no such field (see `mailtrail search --help` and docs/search.md)"),
+            None => bail!(
+                "--by {name}: no such field (see `mailtrail search --help` and docs/search.md)"
+            ),
         }
     }
     let interval = match &args.interval {
@@ -68,7 +71,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..SearchOptions::default()
     };
     let (_store, index) = open(&args.store)?;
-    let stats = index.stats(&query, &opts, &StatsRequest { by: by.clone(), interval })?;
+    let stats = index.stats(
+        &query,
+        &opts,
+        &StatsRequest {
+            by: by.clone(),
+            interval,
+        },
+    )?;
     let rows = top_rows(&stats.rows, args.top);
 
     let mut header: Vec<String> = Vec::new();
@@ -82,7 +92,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(b) = r.bucket {
             c.push(b.to_string());
         }
-        c.extend(r.values.iter().map(|v| v.clone().unwrap_or_else(|| "-".into())));
+        c.extend(
+            r.values
+                .iter()
+                .map(|v| v.clone().unwrap_or_else(|| "-".into())),
+        );
         c.push(r.count.to_string());
         c
     };
@@ -111,7 +125,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                     obj.insert("bucket".into(), b.to_string().into());
                 }
                 for (f, v) in by.iter().zip(&r.values) {
-                    obj.insert(f.name().into(), v.clone().map_or(serde_json::Value::Null, Into::into));
+                    obj.insert(
+                        f.name().into(),
+                        v.clone().map_or(serde_json::Value::Null, Into::into),
+                    );
                 }
                 obj.insert("count".into(), r.count.into());
                 serde_json::to_writer(&mut out, &obj)?;

@@ -12,10 +12,12 @@ use crate::store_location::StoreArg;
 
 /// Arguments of `mailtrail timeline`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Lists, oldest first, every event on the mailbox: reads (MailItemsAccessed, \
+#[command(
+    after_help = "Lists, oldest first, every event on the mailbox: reads (MailItemsAccessed, \
     with folders and message ids), sends, inbox rules and permission or forwarding changes made \
     on it by anyone — who, with which application, from which address, in which session.\n\n\
-    Example:\n  mailtrail timeline --mailbox ceo@contoso.com --since 30d")]
+    Example:\n  mailtrail timeline --mailbox ceo@contoso.com --since 30d"
+)]
 pub(crate) struct Args {
     /// The mailbox, by its owner's user principal name.
     #[arg(long, value_name = "UPN")]
@@ -54,17 +56,40 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (store, index) = open(&args.store)?;
     let timeline = index.timeline(args.mailbox.trim(), &opts)?;
     let mut out = std::io::stdout().lock();
-    let mut table = Table::new(&["TIME", "OPERATION", "ACTOR", "APP", "IP", "SESSION", "DETAIL"]);
+    let mut table = Table::new(&[
+        "TIME",
+        "OPERATION",
+        "ACTOR",
+        "APP",
+        "IP",
+        "SESSION",
+        "DETAIL",
+    ]);
     let mut csv = (args.format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
     if let Some(w) = csv.as_mut() {
         w.write_record([
-            "seq", "time", "operation", "actor", "app", "ip", "session", "token", "detail", "record_id",
+            "seq",
+            "time",
+            "operation",
+            "actor",
+            "app",
+            "ip",
+            "session",
+            "token",
+            "detail",
+            "record_id",
         ])?;
     }
     for hit in &timeline.hits {
-        let Some(r) = resolve(&store, hit.seq)? else { continue };
+        let Some(r) = resolve(&store, hit.seq)? else {
+            continue;
+        };
         let Some(ev) = &r.event else {
-            let why = if r.record.pruned { "(body deleted by retention)" } else { "(unreadable record)" };
+            let why = if r.record.pruned {
+                "(body deleted by retention)"
+            } else {
+                "(unreadable record)"
+            };
             table.row(vec![r.record.time.to_string(), why.into()]);
             continue;
         };
@@ -72,7 +97,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let opt = |s: &Option<String>| s.clone().unwrap_or_default();
         match args.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut out, &JsonEntry { seq: hit.seq, entry })?;
+                serde_json::to_writer(
+                    &mut out,
+                    &JsonEntry {
+                        seq: hit.seq,
+                        entry,
+                    },
+                )?;
                 out.write_all(b"\n")?;
             }
             Format::Csv => {
@@ -104,12 +135,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match (args.format, csv) {
         (Format::Table, _) => table.print(&mut out)?,
-        (Format::Csv, Some(w)) => out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?,
+        (Format::Csv, Some(w)) => {
+            out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?
+        }
         _ => {}
     }
     out.flush()?;
     if timeline.total == 0 {
-        eprintln!("Nothing touched {} (of {} indexed store records).", args.mailbox, timeline.watermark);
+        eprintln!(
+            "Nothing touched {} (of {} indexed store records).",
+            args.mailbox, timeline.watermark
+        );
     } else if timeline.total > timeline.hits.len() as u64 {
         eprintln!(
             "{} of {} events shown (the earliest); narrow with --since, --from or --to, or raise --limit.",

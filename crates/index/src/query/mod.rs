@@ -306,7 +306,13 @@ fn write_expr(e: &Expr, f: &mut fmt::Formatter<'_>, ctx: Context) -> fmt::Result
     match e {
         Expr::All => f.write_str("*"),
         Expr::Clause(c) => write!(f, "{c}"),
-        Expr::And(v) => list(f, v, " AND ", Context::InAnd, matches!(ctx, Context::InAnd | Context::InNot)),
+        Expr::And(v) => list(
+            f,
+            v,
+            " AND ",
+            Context::InAnd,
+            matches!(ctx, Context::InAnd | Context::InNot),
+        ),
         Expr::Or(v) => list(f, v, " OR ", Context::InOr, ctx != Context::Top),
         Expr::Not(inner) => {
             f.write_str("NOT ")?;
@@ -430,7 +436,9 @@ pub enum QueryErrorKind {
         expected: &'static str,
     },
     /// A range or comparison on a field that has no order.
-    #[error("field '{0}' takes no range or comparison (ranges work on time, ip, op_count, error_code and asn)")]
+    #[error(
+        "field '{0}' takes no range or comparison (ranges work on time, ip, op_count, error_code and asn)"
+    )]
     RangeNotSupported(&'static str),
     /// A wildcard on a field that has no text.
     #[error("field '{0}' takes no wildcard")]
@@ -439,7 +447,9 @@ pub enum QueryErrorKind {
     #[error("field '{0}' takes no phrase")]
     PhraseNotSupported(&'static str),
     /// A free-text wildcard that spans more than one word.
-    #[error("free-text wildcards match single words; '{0}' has punctuation (search a field instead, e.g. user:*@contoso.com)")]
+    #[error(
+        "free-text wildcards match single words; '{0}' has punctuation (search a field instead, e.g. user:*@contoso.com)"
+    )]
     WildcardSpansWords(String),
     /// Free text with nothing to search for, such as `@@`.
     #[error("'{0}' has no letters or digits to search for")]

@@ -19,7 +19,21 @@ const MAX_DEPTH: usize = 64;
 pub(super) fn is_special(c: char) -> bool {
     matches!(
         c,
-        '(' | ')' | '"' | ':' | '*' | '?' | '\\' | '[' | ']' | '{' | '}' | '<' | '>' | '=' | '-' | '+'
+        '(' | ')'
+            | '"'
+            | ':'
+            | '*'
+            | '?'
+            | '\\'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '<'
+            | '>'
+            | '='
+            | '-'
+            | '+'
     )
 }
 
@@ -154,7 +168,9 @@ impl Parser {
     /// Whether the keyword (`AND`, `OR`, `NOT`) starts here as a whole word.
     fn at_keyword(&self, kw: &str) -> bool {
         let n = kw.chars().count();
-        kw.chars().enumerate().all(|(i, c)| self.peek_at(i) == Some(c))
+        kw.chars()
+            .enumerate()
+            .all(|(i, c)| self.peek_at(i) == Some(c))
             && self
                 .peek_at(n)
                 .is_none_or(|c| c.is_whitespace() || c == '(' || c == ')')
@@ -230,7 +246,11 @@ impl Parser {
             Some(op) => {
                 self.enter()?;
                 self.skip_ws();
-                if self.at_end() || self.peek() == Some(')') || self.at_keyword("OR") || self.at_keyword("AND") {
+                if self.at_end()
+                    || self.peek() == Some(')')
+                    || self.at_keyword("OR")
+                    || self.at_keyword("AND")
+                {
                     return Err(self.error_here(QueryErrorKind::MissingOperand(op)));
                 }
                 let inner = self.unary(field)?;
@@ -244,7 +264,9 @@ impl Parser {
     fn primary(&mut self, field: Option<SearchField>) -> Result<Expr, QueryError> {
         match self.peek() {
             Some('(') => self.group(field),
-            Some(c @ (')' | ']' | '}' | ':')) => Err(self.error_here(QueryErrorKind::Unexpected(c))),
+            Some(c @ (')' | ']' | '}' | ':')) => {
+                Err(self.error_here(QueryErrorKind::Unexpected(c)))
+            }
             Some(_) => self.clause(field),
             None => Err(self.error_here(QueryErrorKind::MissingOperand("AND"))),
         }
@@ -562,17 +584,22 @@ fn field_clause(field: SearchField, value: Value) -> Result<Clause, QueryError> 
         }),
         (FieldKind::Bool, Value::Word(w)) => match w.text().to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Ok(Clause::Bool { field, value: true }),
-            "false" | "no" | "0" => Ok(Clause::Bool { field, value: false }),
+            "false" | "no" | "0" => Ok(Clause::Bool {
+                field,
+                value: false,
+            }),
             _ => Err(invalid(field, &w, "true or false")),
         },
         (FieldKind::Bool, Value::Range { column, .. }) => Err(QueryError {
             column,
             kind: QueryErrorKind::RangeNotSupported(name),
         }),
-        (FieldKind::Int | FieldKind::Ip | FieldKind::Bool, Value::Phrase(_, column)) => Err(QueryError {
-            column,
-            kind: QueryErrorKind::PhraseNotSupported(name),
-        }),
+        (FieldKind::Int | FieldKind::Ip | FieldKind::Bool, Value::Phrase(_, column)) => {
+            Err(QueryError {
+                column,
+                kind: QueryErrorKind::PhraseNotSupported(name),
+            })
+        }
         (FieldKind::Int, Value::Word(w)) => {
             let n = int(field, &w)?;
             Ok(Clause::Int {
@@ -719,7 +746,10 @@ fn ip_block(w: &Word) -> Result<(Ipv6Addr, Ipv6Addr), QueryError> {
     };
     let host_mask = u128::MAX.checked_shr(prefix).unwrap_or(0);
     let first = base.to_bits() & !host_mask;
-    Ok((Ipv6Addr::from_bits(first), Ipv6Addr::from_bits(first | host_mask)))
+    Ok((
+        Ipv6Addr::from_bits(first),
+        Ipv6Addr::from_bits(first | host_mask),
+    ))
 }
 
 /// A time as typed: an instant, or a whole day when only a date was given.
@@ -861,7 +891,10 @@ mod tests {
 
     #[test]
     fn enumerations_take_numbers_or_names() {
-        assert_eq!(parse("record_type:50"), kw(Field::RecordType, "ExchangeItemAggregated"));
+        assert_eq!(
+            parse("record_type:50"),
+            kw(Field::RecordType, "ExchangeItemAggregated")
+        );
         assert_eq!(parse("user_type:5"), kw(Field::UserType, "Application"));
         assert_eq!(parse("access_type:0"), kw(Field::AccessType, "Bind"));
     }
@@ -911,7 +944,10 @@ mod tests {
     fn ip_blocks_cover_their_range() {
         let first = "::ffff:203.0.113.0".parse().unwrap();
         let last = "::ffff:203.0.113.255".parse().unwrap();
-        assert_eq!(parse("ip:203.0.113.0/24"), Expr::Clause(Clause::Ip { first, last }));
+        assert_eq!(
+            parse("ip:203.0.113.0/24"),
+            Expr::Clause(Clause::Ip { first, last })
+        );
         // Host bits are ignored, as most tools do.
         assert_eq!(parse("ip:203.0.113.77/24"), parse("ip:203.0.113.0/24"));
         assert_eq!(
@@ -929,7 +965,10 @@ mod tests {
                 last: one
             })
         );
-        assert_eq!(parse("ip:0.0.0.0/0"), parse("ip:[0.0.0.0 TO 255.255.255.255]"));
+        assert_eq!(
+            parse("ip:0.0.0.0/0"),
+            parse("ip:[0.0.0.0 TO 255.255.255.255]")
+        );
     }
 
     #[test]
@@ -1023,9 +1062,15 @@ mod tests {
         assert_eq!(
             parse("a and b"),
             Expr::And(vec![
-                Expr::Clause(Clause::Words { words: vec!["a".into()] }),
-                Expr::Clause(Clause::Words { words: vec!["and".into()] }),
-                Expr::Clause(Clause::Words { words: vec!["b".into()] }),
+                Expr::Clause(Clause::Words {
+                    words: vec!["a".into()]
+                }),
+                Expr::Clause(Clause::Words {
+                    words: vec!["and".into()]
+                }),
+                Expr::Clause(Clause::Words {
+                    words: vec!["b".into()]
+                }),
             ])
         );
     }
@@ -1038,23 +1083,44 @@ mod tests {
             ("(user:a", "missing ')' for the '(' opened at column 1"),
             ("user:a (op:b", "missing ')' for the '(' opened at column 8"),
             ("()", "unexpected ')' at column 2"),
-            ("\"abc", "unterminated phrase: add a closing '\"' to the phrase starting at column 1"),
-            ("user:\"abc", "unterminated phrase: add a closing '\"' to the phrase starting at column 6"),
+            (
+                "\"abc",
+                "unterminated phrase: add a closing '\"' to the phrase starting at column 1",
+            ),
+            (
+                "user:\"abc",
+                "unterminated phrase: add a closing '\"' to the phrase starting at column 6",
+            ),
             ("abc\\", "dangling '\\' (escape what?) at column 4"),
             ("\"abc\\", "dangling '\\' (escape what?) at column 5"),
             ("user:a AND", "expected a term after 'AND' at column 11"),
-            ("user:a AND OR b", "expected a term after 'AND' at column 12"),
+            (
+                "user:a AND OR b",
+                "expected a term after 'AND' at column 12",
+            ),
             ("user:a OR", "expected a term after 'OR' at column 10"),
             ("(a OR )", "expected a term after 'OR' at column 7"),
             ("NOT", "expected a term after 'NOT' at column 4"),
             ("a NOT )", "expected a term after 'NOT' at column 7"),
             ("user:", "missing value after 'user:' at column 6"),
             ("user: alice", "missing value after 'user:' at column 6"),
-            ("usr:alice", "unknown field 'usr' (did you mean 'user'?) at column 1"),
+            (
+                "usr:alice",
+                "unknown field 'usr' (did you mean 'user'?) at column 1",
+            ),
             ("a qqqqqqqqq:1", "unknown field 'qqqqqqqqq' at column 3"),
-            ("op_count:many", "'many' is not a whole number (field 'op_count') at column 10"),
-            ("op_count:>x", "'x' is not a whole number (field 'op_count') at column 11"),
-            ("ip:999.1.1.1", "'999.1.1.1' is not an IP address (field 'ip') at column 4"),
+            (
+                "op_count:many",
+                "'many' is not a whole number (field 'op_count') at column 10",
+            ),
+            (
+                "op_count:>x",
+                "'x' is not a whole number (field 'op_count') at column 11",
+            ),
+            (
+                "ip:999.1.1.1",
+                "'999.1.1.1' is not an IP address (field 'ip') at column 4",
+            ),
             (
                 "ip:10.0.0.0/33",
                 "'10.0.0.0/33' is not an IP address or CIDR block (203.0.113.0/24, 2001:db8::/32) (field 'ip') at column 4",
@@ -1063,7 +1129,10 @@ mod tests {
                 "time:yesterday",
                 "'yesterday' is not a date (2026-01-31) or time (2026-01-31T08:00:00Z) (field 'time') at column 6",
             ),
-            ("throttled:maybe", "'maybe' is not true or false (field 'throttled') at column 11"),
+            (
+                "throttled:maybe",
+                "'maybe' is not true or false (field 'throttled') at column 11",
+            ),
             (
                 "user:[a TO b]",
                 "field 'user' takes no range or comparison (ranges work on time, ip, op_count, error_code and asn) at column 6",
@@ -1080,19 +1149,43 @@ mod tests {
                 "[a TO b]",
                 "field 'text' takes no range or comparison (ranges work on time, ip, op_count, error_code and asn) at column 1",
             ),
-            ("op_count:1*", "field 'op_count' takes no wildcard at column 10"),
+            (
+                "op_count:1*",
+                "field 'op_count' takes no wildcard at column 10",
+            ),
             ("ip:10.*", "field 'ip' takes no wildcard at column 4"),
-            ("op_count:\"1\"", "field 'op_count' takes no phrase at column 10"),
+            (
+                "op_count:\"1\"",
+                "field 'op_count' takes no phrase at column 10",
+            ),
             (
                 "*@contoso.com",
                 "free-text wildcards match single words; '*@contoso.com' has punctuation (search a field instead, e.g. user:*@contoso.com) at column 1",
             ),
-            ("@@", "'@@' has no letters or digits to search for at column 1"),
-            ("op_count:[1 2]", "malformed range: expected 'TO' at column 13"),
-            ("op_count:[1 TO 2", "malformed range: expected ']' or '}' at column 17"),
-            ("op_count:[ TO 2]", "malformed range: expected 'TO' at column 15"),
-            ("op_count:[1 TO ]", "malformed range: expected a value at column 16"),
-            ("op_count:>", "malformed range: expected a value at column 11"),
+            (
+                "@@",
+                "'@@' has no letters or digits to search for at column 1",
+            ),
+            (
+                "op_count:[1 2]",
+                "malformed range: expected 'TO' at column 13",
+            ),
+            (
+                "op_count:[1 TO 2",
+                "malformed range: expected ']' or '}' at column 17",
+            ),
+            (
+                "op_count:[ TO 2]",
+                "malformed range: expected 'TO' at column 15",
+            ),
+            (
+                "op_count:[1 TO ]",
+                "malformed range: expected a value at column 16",
+            ),
+            (
+                "op_count:>",
+                "malformed range: expected a value at column 11",
+            ),
             ("user:a :b", "unexpected ':' at column 8"),
             ("a ]", "unexpected ']' at column 3"),
         ];
@@ -1104,7 +1197,10 @@ mod tests {
     #[test]
     fn nesting_is_bounded() {
         let deep = format!("{}a{}", "(".repeat(100), ")".repeat(100));
-        assert_eq!(error(&deep), "query nests deeper than 64 levels at column 65");
+        assert_eq!(
+            error(&deep),
+            "query nests deeper than 64 levels at column 65"
+        );
         let nots = format!("{}a", "NOT ".repeat(100));
         assert!(error(&nots).starts_with("query nests deeper than 64 levels"));
         let minus = format!("{}a", "-".repeat(100));
@@ -1112,7 +1208,9 @@ mod tests {
         let plus = format!("{}a", "+".repeat(100_000));
         assert_eq!(
             parse(&plus),
-            Expr::Clause(Clause::Words { words: vec!["a".into()] })
+            Expr::Clause(Clause::Words {
+                words: vec!["a".into()]
+            })
         );
     }
 
