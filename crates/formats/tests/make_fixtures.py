@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the fixtures in this folder. Run from anywhere: `python3 make_fixtures.py`.
+"""Writes the fixtures in `data/`. Run from anywhere: `python3 make_fixtures.py`.
 
-Every record is written by hand from Microsoft's published schemas (see README.md); the values are
+Every record is written by hand from Microsoft's published schemas (see data/README.md); the values are
 invented (contoso.example, documentation IP ranges) but shaped like real exports. The output is
 deterministic, so re-running it changes nothing unless this script changes.
 """
@@ -10,7 +10,7 @@ import io
 import json
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 TENANT = "b7f5d3c1-2a4e-4f6b-9c8d-0e1f2a3b4c5d"
 GRAPH = "00000003-0000-0000-c000-000000000000"
 EXO = "00000002-0000-0ff1-ce00-000000000000"
