@@ -52,7 +52,11 @@ fn bench(c: &mut Criterion) {
     let data = ndjson();
     let mut array = Vec::with_capacity(data.len() + RECORDS);
     array.push(b'[');
-    for (i, line) in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).enumerate() {
+    for (i, line) in data
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
         if i > 0 {
             array.push(b',');
         }
@@ -64,7 +68,10 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(RECORDS as u64));
     for threads in [1, 2] {
-        let reader = Reader::new(ReadOptions { threads, ..Default::default() });
+        let reader = Reader::new(ReadOptions {
+            threads,
+            ..Default::default()
+        });
         let input = Input::bytes("bench.ndjson", data.clone());
         group.bench_function(format!("ual_ndjson_{threads}_threads"), |b| {
             b.iter(|| assert_eq!(count(&reader, &input), RECORDS as u64))

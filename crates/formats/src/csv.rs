@@ -24,7 +24,9 @@ pub(crate) fn classify_header(names: &[String]) -> Option<(SourceFormat, usize)>
     let audit = idx("AuditData")?;
     let format = if idx("RecordId").is_some() {
         SourceFormat::PurviewCsv
-    } else if idx("ResultIndex").is_some() || idx("Identity").is_some() || idx("ObjectState").is_some()
+    } else if idx("ResultIndex").is_some()
+        || idx("Identity").is_some()
+        || idx("ObjectState").is_some()
     {
         SourceFormat::SearchUnifiedAuditLogCsv
     } else {
@@ -39,7 +41,11 @@ pub(crate) fn looks_like_csv(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let head = skip_type_line(head).map_or(head, |(rest, _)| rest);
     let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    line.contains(&b',') && line.to_ascii_lowercase().windows(9).any(|w| w == b"auditdata")
+    line.contains(&b',')
+        && line
+            .to_ascii_lowercase()
+            .windows(9)
+            .any(|w| w == b"auditdata")
 }
 
 /// `#TYPE Deserialized.Microsoft.Exchange…` that `Export-Csv` writes without `-NoTypeInformation`:
@@ -90,7 +96,11 @@ impl<R: Read> CsvSplitter<R> {
         src: R,
         max: usize,
     ) -> Result<Self, (InputErrorKind, u64)> {
-        let mut pos = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let mut pos = if head.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let mut line = 1;
         if let Some((_, n)) = skip_type_line(&head[pos..]) {
             pos += n;
@@ -120,7 +130,15 @@ impl<R: Read> CsvSplitter<R> {
             scratch: vec![0; 64 * 1024],
             header: Vec::new(),
         };
-        s.read_header().map_err(|e| (InputErrorKind::Read { offset: s.offset(), source: e }, s.offset()))?;
+        s.read_header().map_err(|e| {
+            (
+                InputErrorKind::Read {
+                    offset: s.offset(),
+                    source: e,
+                },
+                s.offset(),
+            )
+        })?;
         let names: Vec<String> = s
             .header
             .iter()
@@ -317,7 +335,9 @@ mod tests {
         let mut out = Vec::new();
         while let Some(item) = s.next().unwrap() {
             out.push(match item {
-                Split::Record { bytes, location, .. } => {
+                Split::Record {
+                    bytes, location, ..
+                } => {
                     format!("{}@{}", String::from_utf8_lossy(bytes), location)
                 }
                 Split::Error(e) => format!("!{e}"),
@@ -330,7 +350,9 @@ mod tests {
     fn headers_name_the_export() {
         let h = |s: &str| s.split(',').map(str::to_owned).collect::<Vec<_>>();
         assert_eq!(
-            classify_header(&h("RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames")),
+            classify_header(&h(
+                "RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames"
+            )),
             Some((SourceFormat::PurviewCsv, 5))
         );
         assert_eq!(
@@ -338,7 +360,9 @@ mod tests {
             Some((SourceFormat::PurviewCsvClassic, 3))
         );
         assert_eq!(
-            classify_header(&h("RecordType,CreationDate,UserIds,Operations,AuditData,ResultIndex,ResultCount,Identity,IsValid,ObjectState")),
+            classify_header(&h(
+                "RecordType,CreationDate,UserIds,Operations,AuditData,ResultIndex,ResultCount,Identity,IsValid,ObjectState"
+            )),
             Some((SourceFormat::SearchUnifiedAuditLogCsv, 4))
         );
         assert_eq!(classify_header(&h("a,b")), None);
@@ -349,24 +373,43 @@ mod tests {
         let text = b"\xEF\xBB\xBF#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.AuditRecord\r\n\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\"\r\n\"6/16/2023 9:01:02 AM\",\"a@x\",\"Send\",\"{\"\"Id\"\":\"\"1\"\",\"\"S\"\":\"\"a,\r\nb\"\"}\"\r\n\r\n\"x\",\"y\",\"z\",\"{}\"";
         let (format, out) = rows(text, 1024);
         assert_eq!(format, SourceFormat::PurviewCsvClassic);
-        assert_eq!(out, ["{\"Id\":\"1\",\"S\":\"a,\r\nb\"}@t:3 (row 1)", "{}@t:6 (row 2)"]);
+        assert_eq!(
+            out,
+            [
+                "{\"Id\":\"1\",\"S\":\"a,\r\nb\"}@t:3 (row 1)",
+                "{}@t:6 (row 2)"
+            ]
+        );
     }
 
     #[test]
     fn short_rows_empty_cells_and_large_cells_are_errors() {
         let big = "y".repeat(5000);
-        let text = format!("CreationDate,UserIds,Operations,AuditData\na,b\nx,y,z,\nx,y,z,\"{big}\"\nx,y,z,{{}}\n");
+        let text = format!(
+            "CreationDate,UserIds,Operations,AuditData\na,b\nx,y,z,\nx,y,z,\"{big}\"\nx,y,z,{{}}\n"
+        );
         let (_, out) = rows(text.as_bytes(), 1000);
-        assert_eq!(out[0], "!t:2 (row 1): row has 2 columns; AuditData is column 4 of the header");
+        assert_eq!(
+            out[0],
+            "!t:2 (row 1): row has 2 columns; AuditData is column 4 of the header"
+        );
         assert_eq!(out[1], "!t:3 (row 2): the AuditData cell is empty");
-        assert!(out[2].starts_with("!t:4 (row 3): record of 5000 bytes exceeds"), "{}", out[2]);
+        assert!(
+            out[2].starts_with("!t:4 (row 3): record of 5000 bytes exceeds"),
+            "{}",
+            out[2]
+        );
         assert_eq!(out[3], "{}@t:5 (row 4)");
     }
 
     #[test]
     fn csv_is_recognised_by_its_header() {
-        assert!(looks_like_csv(b"RecordId,CreationDate,RecordType,Operation,UserId,AuditData\n"));
-        assert!(looks_like_csv(b"#TYPE x\r\n\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\"\r\n"));
+        assert!(looks_like_csv(
+            b"RecordId,CreationDate,RecordType,Operation,UserId,AuditData\n"
+        ));
+        assert!(looks_like_csv(
+            b"#TYPE x\r\n\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\"\r\n"
+        ));
         assert!(!looks_like_csv(b"Date,Name\n"));
     }
 }

@@ -97,13 +97,17 @@ pub enum RecordErrorKind {
     Json(String),
     /// The record's bytes are not UTF-8 (JSON must be): the file was probably saved in a legacy
     /// code page. Re-export it as UTF-8.
-    #[error("not UTF-8: invalid byte at offset {valid_up_to} of the record; re-export the file as UTF-8")]
+    #[error(
+        "not UTF-8: invalid byte at offset {valid_up_to} of the record; re-export the file as UTF-8"
+    )]
     NotUtf8 {
         /// How many bytes of the record are valid UTF-8.
         valid_up_to: usize,
     },
     /// The record is larger than the configured limit; it was skipped without being buffered.
-    #[error("record of {size} bytes exceeds the limit of {limit} bytes (raise it with --max-record-size)")]
+    #[error(
+        "record of {size} bytes exceeds the limit of {limit} bytes (raise it with --max-record-size)"
+    )]
     TooLarge {
         /// The record's size, as far as it was read.
         size: u64,
@@ -219,7 +223,9 @@ pub enum InputErrorKind {
     #[error("archives nested more than {0} deep")]
     TooDeep(u8),
     /// UTF-16 text, as PowerShell's `Out-File` writes by default.
-    #[error("UTF-16 text: re-export with `-Encoding utf8` (or convert with `iconv -f UTF-16 -t UTF-8`)")]
+    #[error(
+        "UTF-16 text: re-export with `-Encoding utf8` (or convert with `iconv -f UTF-16 -t UTF-8`)"
+    )]
     Utf16,
     /// The content is none of the supported formats.
     #[error("unknown format: {0}")]

@@ -137,15 +137,12 @@ impl Inputs {
                 Ok(e) if e.file_type().is_file() => self.inputs.push(Input::path(e.into_path())),
                 Ok(_) => {}
                 Err(e) => {
-                    let at = e
-                        .path()
-                        .unwrap_or(path)
-                        .display()
-                        .to_string();
+                    let at = e.path().unwrap_or(path).display().to_string();
                     let io = e
                         .into_io_error()
                         .unwrap_or_else(|| std::io::Error::other("filesystem loop"));
-                    self.errors.push(InputError::new(at, InputErrorKind::Open(io)));
+                    self.errors
+                        .push(InputError::new(at, InputErrorKind::Open(io)));
                 }
             }
         }
@@ -169,7 +166,11 @@ mod tests {
         let names: Vec<String> = got
             .inputs
             .iter()
-            .map(|i| i.name().trim_start_matches(&*d.display().to_string()).to_owned())
+            .map(|i| {
+                i.name()
+                    .trim_start_matches(&*d.display().to_string())
+                    .to_owned()
+            })
             .collect();
         assert_eq!(names, ["/a.json", "/b/c/z.json", "/b/y.json"]);
     }

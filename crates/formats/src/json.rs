@@ -46,7 +46,9 @@ enum State {
         line_scoped: bool,
     },
     /// After an envelope's array: the rest of the object is skipped.
-    EnvelopeTail { line_scoped: bool },
+    EnvelopeTail {
+        line_scoped: bool,
+    },
     Done,
 }
 
@@ -82,7 +84,11 @@ pub(crate) struct JsonSplitter<R> {
 impl<R: Read> JsonSplitter<R> {
     /// A splitter over `head` (bytes already read, e.g. to sniff the format) followed by `src`.
     pub(crate) fn new(input: Arc<str>, head: Vec<u8>, src: R, max: usize) -> Self {
-        let bom = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let bom = if head.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         Self {
             src,
             input,
@@ -221,7 +227,9 @@ impl<R: Read> JsonSplitter<R> {
                             self.state = State::Done;
                             return Ok(Some(self.error(
                                 Position::Element(index),
-                                RecordErrorKind::Truncated("the input ends inside a JSON array (no closing `]`)"),
+                                RecordErrorKind::Truncated(
+                                    "the input ends inside a JSON array (no closing `]`)",
+                                ),
                             )));
                         }
                         Some(b'\n') => {
@@ -269,14 +277,18 @@ impl<R: Read> JsonSplitter<R> {
                             self.state = State::Top;
                             return Ok(Some(self.error(
                                 Position::Line,
-                                RecordErrorKind::Truncated("the line ends inside the envelope object"),
+                                RecordErrorKind::Truncated(
+                                    "the line ends inside the envelope object",
+                                ),
                             )));
                         }
                         End::Eof { .. } => {
                             self.state = State::Done;
                             return Ok(Some(self.error(
                                 Position::Line,
-                                RecordErrorKind::Truncated("the input ends inside the envelope object (no closing `}`)"),
+                                RecordErrorKind::Truncated(
+                                    "the input ends inside the envelope object (no closing `}`)",
+                                ),
                             )));
                         }
                     }
@@ -493,7 +505,12 @@ impl<R: Read> JsonSplitter<R> {
                 let rest = &self.buf[self.pos..];
                 let n = rest
                     .iter()
-                    .position(|b| matches!(b, b',' | b']' | b'}' | b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'))
+                    .position(|b| {
+                        matches!(
+                            b,
+                            b',' | b']' | b'}' | b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'
+                        )
+                    })
                     .unwrap_or(rest.len());
                 self.pos += n.max(usize::from(n == 0));
                 if self.pos < self.buf.len() {
@@ -694,7 +711,9 @@ mod tests {
         let mut out = Vec::new();
         while let Some(item) = s.next().unwrap() {
             out.push(match item {
-                Split::Record { bytes, location, .. } => {
+                Split::Record {
+                    bytes, location, ..
+                } => {
                     format!("{}@{}", String::from_utf8_lossy(bytes), location.line)
                 }
                 Split::Error(e) => format!("!{}:{}", e.location().line, e.kind()),
@@ -709,7 +728,11 @@ mod tests {
         for chunk in [1, 2, 7, 4096] {
             assert_eq!(
                 split(text, chunk, 1024),
-                ["{\"a\":1}@1", "{\"b\":\"x\\ny\"}@3", "{\"c\":[1,{\"d\":2}]}@4"],
+                [
+                    "{\"a\":1}@1",
+                    "{\"b\":\"x\\ny\"}@3",
+                    "{\"c\":[1,{\"d\":2}]}@4"
+                ],
                 "chunk {chunk}"
             );
         }
@@ -718,7 +741,10 @@ mod tests {
     #[test]
     fn a_broken_line_costs_one_record() {
         let text = b"{\"a\":1}\n{\"b\":[1,\n{\"c\":3}\n";
-        assert_eq!(split(text, 3, 1024), ["{\"a\":1}@1", "{\"b\":[1,@2", "{\"c\":3}@3"]);
+        assert_eq!(
+            split(text, 3, 1024),
+            ["{\"a\":1}@1", "{\"b\":[1,@2", "{\"c\":3}@3"]
+        );
     }
 
     #[test]
@@ -738,10 +764,16 @@ mod tests {
         let graph = br#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns","value":[{"id":"1"},{"id":"2"}],"@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=x"}
 {"records":[{"id":"3"}]}"#;
         for chunk in [1, 9, 4096] {
-            assert_eq!(split(graph, chunk, 1024), ["{\"id\":\"1\"}@1", "{\"id\":\"2\"}@1", "{\"id\":\"3\"}@2"]);
+            assert_eq!(
+                split(graph, chunk, 1024),
+                ["{\"id\":\"1\"}@1", "{\"id\":\"2\"}@1", "{\"id\":\"3\"}@2"]
+            );
         }
         // A record that merely has a `value` key later on is a record.
-        assert_eq!(split(br#"{"Name":"x","value":[1]}"#, 4096, 1024), [r#"{"Name":"x","value":[1]}@1"#]);
+        assert_eq!(
+            split(br#"{"Name":"x","value":[1]}"#, 4096, 1024),
+            [r#"{"Name":"x","value":[1]}@1"#]
+        );
     }
 
     #[test]
@@ -749,7 +781,10 @@ mod tests {
         let text = b"{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}\n{\n  \"c\": 3\n}\n";
         assert_eq!(
             split(text, 4, 1024),
-            ["{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}@1", "{\n  \"c\": 3\n}@7"]
+            [
+                "{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}@1",
+                "{\n  \"c\": 3\n}@7"
+            ]
         );
     }
 
@@ -759,7 +794,11 @@ mod tests {
         let text = format!("{{\"a\":1}}\n{big}\n{{\"b\":2}}\n");
         let out = split(text.as_bytes(), 100, 1000);
         assert_eq!(out[0], "{\"a\":1}@1");
-        assert!(out[1].starts_with("!2:record of 10008 bytes exceeds the limit of 1000"), "{}", out[1]);
+        assert!(
+            out[1].starts_with("!2:record of 10008 bytes exceeds the limit of 1000"),
+            "{}",
+            out[1]
+        );
         assert_eq!(out[2], "{\"b\":2}@3");
 
         let array = format!("[{{\"a\":1}},{big},{{\"b\":2}}]");
@@ -771,8 +810,14 @@ mod tests {
 
     #[test]
     fn truncated_input_is_reported() {
-        assert_eq!(split(b"[{\"a\":1},{\"b\":", 4096, 1024)[1], "!1:truncated: the input ends before the record's closing brace");
-        assert_eq!(split(b"[{\"a\":1}", 4096, 1024)[1], "!1:truncated: the input ends inside a JSON array (no closing `]`)");
+        assert_eq!(
+            split(b"[{\"a\":1},{\"b\":", 4096, 1024)[1],
+            "!1:truncated: the input ends before the record's closing brace"
+        );
+        assert_eq!(
+            split(b"[{\"a\":1}", 4096, 1024)[1],
+            "!1:truncated: the input ends inside a JSON array (no closing `]`)"
+        );
     }
 
     #[test]
@@ -803,7 +848,10 @@ mod tests {
 
     #[test]
     fn envelope_sniffing_looks_past_annotations() {
-        assert_eq!(sniff_envelope(br#"{"@odata.context":"x","value":["#), Sniff::Envelope(30));
+        assert_eq!(
+            sniff_envelope(br#"{"@odata.context":"x","value":["#),
+            Sniff::Envelope(30)
+        );
         assert_eq!(sniff_envelope(br#"{ "records" : ["#), Sniff::Envelope(14));
         assert_eq!(sniff_envelope(br#"{"Id":"x","value":["#), Sniff::Record);
         assert_eq!(sniff_envelope(br#"{"@odata.context":"x"#), Sniff::NeedMore);

@@ -111,7 +111,9 @@ pub mod fuzzing {
 
     /// The CSV splitter alone.
     pub fn csv(data: &[u8]) {
-        if let Ok(mut s) = crate::csv::CsvSplitter::new("fuzz".into(), data.to_vec(), std::io::empty(), 1 << 12) {
+        if let Ok(mut s) =
+            crate::csv::CsvSplitter::new("fuzz".into(), data.to_vec(), std::io::empty(), 1 << 12)
+        {
             while let Ok(Some(_)) = s.next() {}
         }
     }

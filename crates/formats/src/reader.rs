@@ -189,7 +189,14 @@ impl Reader {
             summary: Summary::default(),
         };
         let workers = self.options.threads;
-        if workers <= 1 || !pipeline(inputs, self.options.max_record_size, workers, &mut collector) {
+        if workers <= 1
+            || !pipeline(
+                inputs,
+                self.options.max_record_size,
+                workers,
+                &mut collector,
+            )
+        {
             produce(inputs, self.options.max_record_size, &mut |batch| {
                 for out in process(batch) {
                     collector.handle(out)?;
@@ -377,7 +384,12 @@ fn produce(inputs: &[Input], max: usize, send: &mut dyn FnMut(Batch) -> ControlF
 
 /// Runs the reading thread and `workers` normalising threads; the caller's thread collects.
 /// Returns `false` (having read nothing) if the threads could not be started.
-fn pipeline(inputs: &[Input], max: usize, workers: usize, collector: &mut Collector<'_, impl Sink>) -> bool {
+fn pipeline(
+    inputs: &[Input],
+    max: usize,
+    workers: usize,
+    collector: &mut Collector<'_, impl Sink>,
+) -> bool {
     thread::scope(|scope| {
         let mut to_workers = Vec::with_capacity(workers);
         let mut from_workers = Vec::with_capacity(workers);

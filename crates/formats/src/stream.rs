@@ -41,13 +41,38 @@ pub(crate) fn read_input(
 ) -> ControlFlow<()> {
     let name: Arc<str> = input.name().into();
     match &input.kind {
-        InputKind::Stdin => read_stream(&name, Box::new(io::stdin().lock()), None, 0, Layer::Plain, max, out, errors),
-        InputKind::Bytes { data, .. } => {
-            read_stream(&name, Box::new(Cursor::new(data.clone())), None, 0, Layer::Plain, max, out, errors)
-        }
+        InputKind::Stdin => read_stream(
+            &name,
+            Box::new(io::stdin().lock()),
+            None,
+            0,
+            Layer::Plain,
+            max,
+            out,
+            errors,
+        ),
+        InputKind::Bytes { data, .. } => read_stream(
+            &name,
+            Box::new(Cursor::new(data.clone())),
+            None,
+            0,
+            Layer::Plain,
+            max,
+            out,
+            errors,
+        ),
         InputKind::Path(path) => match File::open(path) {
             Ok(file) => match file.try_clone() {
-                Ok(seekable) => read_stream(&name, Box::new(file), Some(seekable), 0, Layer::Plain, max, out, errors),
+                Ok(seekable) => read_stream(
+                    &name,
+                    Box::new(file),
+                    Some(seekable),
+                    0,
+                    Layer::Plain,
+                    max,
+                    out,
+                    errors,
+                ),
                 Err(e) => {
                     errors.push(InputError::new(&*name, InputErrorKind::Open(e)));
                     ControlFlow::Continue(())
@@ -120,11 +145,29 @@ fn read_stream(
     let rest = Cursor::new(head).chain(src);
     if magic.starts_with(&[0x1f, 0x8b]) {
         let dec = flate2::read::MultiGzDecoder::new(rest);
-        return read_stream(name, Box::new(dec), None, depth + 1, Layer::Gzip, max, out, errors);
+        return read_stream(
+            name,
+            Box::new(dec),
+            None,
+            depth + 1,
+            Layer::Gzip,
+            max,
+            out,
+            errors,
+        );
     }
     if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return match zstd::stream::read::Decoder::new(rest) {
-            Ok(dec) => read_stream(name, Box::new(dec), None, depth + 1, Layer::Zstd, max, out, errors),
+            Ok(dec) => read_stream(
+                name,
+                Box::new(dec),
+                None,
+                depth + 1,
+                Layer::Zstd,
+                max,
+                out,
+                errors,
+            ),
             Err(e) => {
                 errors.push(InputError::new(&**name, io_error(Layer::Zstd, 0, e)));
                 ControlFlow::Continue(())
@@ -190,7 +233,10 @@ fn read_stream(
             }
         }
         _ => {
-            errors.push(InputError::new(&**name, InputErrorKind::UnknownFormat(describe(text))));
+            errors.push(InputError::new(
+                &**name,
+                InputErrorKind::UnknownFormat(describe(text)),
+            ));
             ControlFlow::Continue(())
         }
     }
@@ -236,7 +282,13 @@ fn read_zip(
     let file = match file {
         Ok(f) => f,
         Err(e) => {
-            errors.push(InputError::new(&**name, InputErrorKind::Read { offset: 0, source: e }));
+            errors.push(InputError::new(
+                &**name,
+                InputErrorKind::Read {
+                    offset: 0,
+                    source: e,
+                },
+            ));
             return ControlFlow::Continue(());
         }
     };

@@ -19,30 +19,34 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn time() -> impl Strategy<Value = String> {
-    (1_600_000_000i64..1_900_000_000, 0u32..10_000_000, 0usize..4).prop_map(|(secs, frac, shape)| {
-        let t = jiff::Timestamp::from_second(secs).unwrap();
-        let base = t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
-        match shape {
-            0 => base,
-            1 => format!("{base}Z"),
-            2 => format!("{base}.{frac:07}"),
-            _ => format!("{base}.{:03}Z", frac % 1000),
-        }
-    })
+    (1_600_000_000i64..1_900_000_000, 0u32..10_000_000, 0usize..4).prop_map(
+        |(secs, frac, shape)| {
+            let t = jiff::Timestamp::from_second(secs).unwrap();
+            let base = t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            match shape {
+                0 => base,
+                1 => format!("{base}Z"),
+                2 => format!("{base}.{frac:07}"),
+                _ => format!("{base}.{:03}Z", frac % 1000),
+            }
+        },
+    )
 }
 
 fn client_ip() -> impl Strategy<Value = String> {
-    (any::<[u8; 4]>(), any::<[u16; 8]>(), any::<u16>(), 0usize..5).prop_map(|(v4, v6, port, shape)| {
-        let v4 = std::net::Ipv4Addr::from(v4);
-        let v6 = std::net::Ipv6Addr::from(v6);
-        match shape {
-            0 => v4.to_string(),
-            1 => format!("{v4}:{port}"),
-            2 => format!("[{v6}]:{port}"),
-            3 => v6.to_string(),
-            _ => format!("::ffff:{v4}"),
-        }
-    })
+    (any::<[u8; 4]>(), any::<[u16; 8]>(), any::<u16>(), 0usize..5).prop_map(
+        |(v4, v6, port, shape)| {
+            let v4 = std::net::Ipv4Addr::from(v4);
+            let v6 = std::net::Ipv6Addr::from(v6);
+            match shape {
+                0 => v4.to_string(),
+                1 => format!("{v4}:{port}"),
+                2 => format!("[{v6}]:{port}"),
+                3 => v6.to_string(),
+                _ => format!("::ffff:{v4}"),
+            }
+        },
+    )
 }
 
 fn record() -> impl Strategy<Value = Value> {
@@ -95,21 +99,52 @@ fn containers(raw: &str) -> Vec<(&'static str, Vec<u8>, SourceFormat)> {
         "\u{feff}RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\r\nx,2023-06-16T09:01:02.0000000Z,ExchangeItemAggregated,MailItemsAccessed,u,{},,\r\n",
         csv_cell(raw)
     );
-    let classic = format!("CreationDate,UserIds,Operations,AuditData\n6/16/2023 9:01:02 AM,u,op,{}\n", csv_cell(raw));
+    let classic = format!(
+        "CreationDate,UserIds,Operations,AuditData\n6/16/2023 9:01:02 AM,u,op,{}\n",
+        csv_cell(raw)
+    );
     let sual = format!(
         "#TYPE Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.AuditRecord\r\n\"RecordType\",\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\",\"ResultIndex\",\"ResultCount\",\"Identity\",\"IsValid\",\"ObjectState\"\r\n\"ExchangeAdmin\",\"6/16/2023 9:01:02 AM\",\"u\",\"op\",{},\"1\",\"1\",\"x\",\"True\",\"Unchanged\"\r\n",
         csv_cell(raw)
     );
     vec![
-        ("ndjson", ndjson.clone().into_bytes(), SourceFormat::UalNdjson),
-        ("array", array.clone().into_bytes(), SourceFormat::ManagementApi),
-        ("purview-current", current.clone().into_bytes(), SourceFormat::PurviewCsv),
-        ("purview-classic", classic.into_bytes(), SourceFormat::PurviewCsvClassic),
-        ("search-unifiedauditlog", sual.into_bytes(), SourceFormat::SearchUnifiedAuditLogCsv),
+        (
+            "ndjson",
+            ndjson.clone().into_bytes(),
+            SourceFormat::UalNdjson,
+        ),
+        (
+            "array",
+            array.clone().into_bytes(),
+            SourceFormat::ManagementApi,
+        ),
+        (
+            "purview-current",
+            current.clone().into_bytes(),
+            SourceFormat::PurviewCsv,
+        ),
+        (
+            "purview-classic",
+            classic.into_bytes(),
+            SourceFormat::PurviewCsvClassic,
+        ),
+        (
+            "search-unifiedauditlog",
+            sual.into_bytes(),
+            SourceFormat::SearchUnifiedAuditLogCsv,
+        ),
         ("gzip", gzip(ndjson.as_bytes()), SourceFormat::UalNdjson),
         ("zstd", zstd(array.as_bytes()), SourceFormat::ManagementApi),
-        ("zip", zip(&[("a/current.csv", current.as_bytes())]), SourceFormat::PurviewCsv),
-        ("zip-of-gzip", zip(&[("a.json.gz", &gzip(ndjson.as_bytes()))]), SourceFormat::UalNdjson),
+        (
+            "zip",
+            zip(&[("a/current.csv", current.as_bytes())]),
+            SourceFormat::PurviewCsv,
+        ),
+        (
+            "zip-of-gzip",
+            zip(&[("a.json.gz", &gzip(ndjson.as_bytes()))]),
+            SourceFormat::UalNdjson,
+        ),
     ]
 }
 

@@ -50,7 +50,9 @@ fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let digits = t.bytes().take_while(u8::is_ascii_digit).count();
     let (num, unit) = t.split_at(digits);
-    let n: usize = num.parse().map_err(|_| format!("{s:?} is not a size in bytes"))?;
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size in bytes"))?;
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
@@ -97,7 +99,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Err(anyhow::Error::new(e).context("cannot write to standard output"));
     }
 
-    let failed_inputs = summary.inputs().iter().filter(|i| !i.errors().is_empty()).count()
+    let failed_inputs = summary
+        .inputs()
+        .iter()
+        .filter(|i| !i.errors().is_empty())
+        .count()
         + expanded.errors.len();
     let mut last = format!(
         "read {} records from {} inputs, {} rejected",
@@ -106,7 +112,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.rejected()
     );
     if failed_inputs > 0 {
-        last.push_str(&format!(", {failed_inputs} inputs not read (or not completely)"));
+        last.push_str(&format!(
+            ", {failed_inputs} inputs not read (or not completely)"
+        ));
     }
     if summary.stopped() && !sink.closed {
         last.push_str("; stopped at the first problem (--strict)");
@@ -159,10 +167,7 @@ impl<W: Write> ParseSink<W> {
                     let names: Vec<&str> = TABLE.iter().map(|(f, _)| f.name()).collect();
                     write_row(&mut self.out, &names)?;
                 }
-                let cells: Vec<String> = TABLE
-                    .iter()
-                    .map(|(field, _)| cell(*field, ev))
-                    .collect();
+                let cells: Vec<String> = TABLE.iter().map(|(field, _)| cell(*field, ev)).collect();
                 let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
                 write_row(&mut self.out, &cells)
             }
@@ -196,7 +201,7 @@ impl<W: Write> Sink for ParseSink<W> {
 
 /// The table's columns and their widths.
 const TABLE: [(Field, usize); 7] = [
-    (Field::Time, 20),
+    (Field::Time, 19),
     (Field::Operation, 26),
     (Field::User, 30),
     (Field::ClientIp, 24),
@@ -292,8 +297,17 @@ impl Stats {
             if i > 0 {
                 writeln!(out)?;
             }
-            let width = map.keys().map(|k| k.chars().count()).max().unwrap_or(0).max(title.len());
-            writeln!(out, "{title:<width$}  {:>9}  {:<19}  {:<19}", "events", "first", "last")?;
+            let width = map
+                .keys()
+                .map(|k| k.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(title.len());
+            writeln!(
+                out,
+                "{title:<width$}  {:>9}  {:<19}  {:<19}",
+                "events", "first", "last"
+            )?;
             for (key, c) in map {
                 writeln!(
                     out,
@@ -310,7 +324,9 @@ impl Stats {
             for e in input.rejects() {
                 writeln!(out, "  {e}")?;
             }
-            let more = input.rejected().saturating_sub(input.rejects().len() as u64);
+            let more = input
+                .rejected()
+                .saturating_sub(input.rejects().len() as u64);
             if more > 0 {
                 writeln!(out, "  … and {more} more in {}", input.name())?;
             }

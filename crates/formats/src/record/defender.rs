@@ -43,16 +43,27 @@ pub(super) fn build(
 }
 
 /// A row read from its own columns.
-fn columns(source: SourceFormat, f: &Fields<'_>, raw: Bytes) -> Result<AuditEvent, RecordErrorKind> {
+fn columns(
+    source: SourceFormat,
+    f: &Fields<'_>,
+    raw: Bytes,
+) -> Result<AuditEvent, RecordErrorKind> {
     let time = time(&[("Timestamp", &f.Timestamp)])?;
-    let report = record_id(&[("ReportId", &f.ReportId), ("ReportId_long", &f.ReportId_long)])?;
+    let report = record_id(&[
+        ("ReportId", &f.ReportId),
+        ("ReportId_long", &f.ReportId_long),
+    ])?;
     // Device tables number their events per device: `ReportId` is unique only together with the
     // device and the time, as Microsoft's schema reference says.
     let device = text(&[&f.DeviceId, &f.DeviceName]);
     let numeric_report = report.bytes().all(|b| b.is_ascii_digit());
     let record_id = match device {
         Some(device) if numeric_report => {
-            let ts = f.Timestamp.as_ref().and_then(Scalar::text).unwrap_or_default();
+            let ts = f
+                .Timestamp
+                .as_ref()
+                .and_then(Scalar::text)
+                .unwrap_or_default();
             format!("{device}:{report}:{ts}")
         }
         _ => report,

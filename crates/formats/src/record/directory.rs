@@ -93,7 +93,8 @@ pub(super) fn build(
     if source != SourceFormat::AzureMonitorAudit {
         return read(source, f, None, raw);
     }
-    let json = json_of(f.properties, "properties")?.ok_or(RecordErrorKind::MissingField("properties"))?;
+    let json =
+        json_of(f.properties, "properties")?.ok_or(RecordErrorKind::MissingField("properties"))?;
     let props: Fields<'_> = serde_json::from_str(&json).map_err(|e| nested("properties", &e))?;
     read(source, &props, Some(f), raw)
 }
@@ -155,7 +156,10 @@ fn read(
         })
         .collect();
 
-    let details_json = json_of(p.additionalDetails.or(p.AdditionalDetails), "additionalDetails")?;
+    let details_json = json_of(
+        p.additionalDetails.or(p.AdditionalDetails),
+        "additionalDetails",
+    )?;
     let details: Vec<KeyValue<'_>> = match &details_json {
         Some(j) => serde_json::from_str(j).map_err(|e| nested("additionalDetails", &e))?,
         None => Vec::new(),

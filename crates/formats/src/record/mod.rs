@@ -172,7 +172,11 @@ fn classify(f: &Fields<'_>, container: Container) -> Result<SourceFormat, Record
         if is_one_of(&f.category, &["AuditLogs"]) {
             return Ok(SourceFormat::AzureMonitorAudit);
         }
-        let cat = f.category.as_ref().and_then(Scalar::text).unwrap_or_default();
+        let cat = f
+            .category
+            .as_ref()
+            .and_then(Scalar::text)
+            .unwrap_or_default();
         return Err(RecordErrorKind::UnknownSchema(format!(
             "Azure Monitor category {cat:?} is not one mailtrail reads (sign-in logs and AuditLogs are)"
         )));
@@ -243,7 +247,9 @@ fn time(candidates: &[(&'static str, &Option<Scalar<'_>>)]) -> Result<Timestamp,
 }
 
 /// The record id from the first candidate present.
-fn record_id(candidates: &[(&'static str, &Option<Scalar<'_>>)]) -> Result<String, RecordErrorKind> {
+fn record_id(
+    candidates: &[(&'static str, &Option<Scalar<'_>>)],
+) -> Result<String, RecordErrorKind> {
     candidates
         .iter()
         .find_map(|(_, v)| v.as_ref().and_then(Scalar::text))
@@ -295,16 +301,46 @@ mod tests {
     fn keys_decide_the_schema() {
         use SourceFormat as S;
         let cases = [
-            (r#"{"CreationTime":"2023-06-16T09:01:02","Operation":"Send","RecordType":2}"#, S::UalNdjson),
-            (r#"{"TimeGenerated":"2021-08-02T13:32:07Z","Operation":"Send","Type":"OfficeActivity"}"#, S::SentinelOfficeActivity),
-            (r#"{"Timestamp":"2021-08-02T13:32:07Z","ActionType":"MailItemsAccessed","RawEventData":{"Id":"x"}}"#, S::DefenderCloudAppEvents),
-            (r#"{"Timestamp":"2021-08-02T13:32:07Z","ActionType":"LdapSearch","DeviceId":"d1","RawEventData":null}"#, S::DefenderAdvancedHunting),
-            (r#"{"category":"NonInteractiveUserSignInLogs","properties":{"id":"x"}}"#, S::AzureMonitorSignIn),
-            (r#"{"category":"AuditLogs","properties":{"id":"x"}}"#, S::AzureMonitorAudit),
-            (r#"{"Type":"AADNonInteractiveUserSignInLogs","TimeGenerated":"2023-01-01T00:00:00Z"}"#, S::SentinelSignIn),
-            (r#"{"ActivityDisplayName":"Add application","TargetResources":"[]","InitiatedBy":"{}"}"#, S::SentinelAuditLogs),
-            (r#"{"id":"x","createdDateTime":"2023-01-01T00:00:00Z","userPrincipalName":"a@b"}"#, S::GraphSignIn),
-            (r#"{"id":"x","activityDateTime":"2023-01-01T00:00:00Z","activityDisplayName":"Add user"}"#, S::GraphDirectoryAudit),
+            (
+                r#"{"CreationTime":"2023-06-16T09:01:02","Operation":"Send","RecordType":2}"#,
+                S::UalNdjson,
+            ),
+            (
+                r#"{"TimeGenerated":"2021-08-02T13:32:07Z","Operation":"Send","Type":"OfficeActivity"}"#,
+                S::SentinelOfficeActivity,
+            ),
+            (
+                r#"{"Timestamp":"2021-08-02T13:32:07Z","ActionType":"MailItemsAccessed","RawEventData":{"Id":"x"}}"#,
+                S::DefenderCloudAppEvents,
+            ),
+            (
+                r#"{"Timestamp":"2021-08-02T13:32:07Z","ActionType":"LdapSearch","DeviceId":"d1","RawEventData":null}"#,
+                S::DefenderAdvancedHunting,
+            ),
+            (
+                r#"{"category":"NonInteractiveUserSignInLogs","properties":{"id":"x"}}"#,
+                S::AzureMonitorSignIn,
+            ),
+            (
+                r#"{"category":"AuditLogs","properties":{"id":"x"}}"#,
+                S::AzureMonitorAudit,
+            ),
+            (
+                r#"{"Type":"AADNonInteractiveUserSignInLogs","TimeGenerated":"2023-01-01T00:00:00Z"}"#,
+                S::SentinelSignIn,
+            ),
+            (
+                r#"{"ActivityDisplayName":"Add application","TargetResources":"[]","InitiatedBy":"{}"}"#,
+                S::SentinelAuditLogs,
+            ),
+            (
+                r#"{"id":"x","createdDateTime":"2023-01-01T00:00:00Z","userPrincipalName":"a@b"}"#,
+                S::GraphSignIn,
+            ),
+            (
+                r#"{"id":"x","activityDateTime":"2023-01-01T00:00:00Z","activityDisplayName":"Add user"}"#,
+                S::GraphDirectoryAudit,
+            ),
         ];
         for (json, want) in cases {
             assert_eq!(classify_json(json), Ok(want), "{json}");
@@ -315,14 +351,24 @@ mod tests {
     fn unknown_records_say_what_was_expected() {
         let err = classify_json(r#"{"hello":"world"}"#).unwrap_err();
         assert!(matches!(err, RecordErrorKind::UnknownSchema(ref m) if m.contains("CreationTime")));
-        let err = classify_json(r#"{"category":"RiskyUsers","properties":{"id":"x"}}"#).unwrap_err();
+        let err =
+            classify_json(r#"{"category":"RiskyUsers","properties":{"id":"x"}}"#).unwrap_err();
         assert!(err.to_string().contains("RiskyUsers"));
     }
 
     #[test]
     fn non_objects_are_named() {
-        assert_eq!(parse("[1]").err(), Some(RecordErrorKind::NotAnObject("an array")));
-        assert_eq!(parse("42").err(), Some(RecordErrorKind::NotAnObject("a number, boolean or null")));
-        assert!(matches!(parse("{\"a\":").err(), Some(RecordErrorKind::Json(_))));
+        assert_eq!(
+            parse("[1]").err(),
+            Some(RecordErrorKind::NotAnObject("an array"))
+        );
+        assert_eq!(
+            parse("42").err(),
+            Some(RecordErrorKind::NotAnObject("a number, boolean or null"))
+        );
+        assert!(matches!(
+            parse("{\"a\":").err(),
+            Some(RecordErrorKind::Json(_))
+        ));
     }
 }

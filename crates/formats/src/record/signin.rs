@@ -107,9 +107,13 @@ fn read(
     let status: Status<'_> = parse_object(&status_json, "status")?;
     let status_code = status.error_code.as_ref().and_then(Scalar::int);
     let status_reason = text(&[&status.failure_reason]);
-    let error_code = status_code
-        .or_else(|| [&p.ResultType, &e.resultType].into_iter().find_map(|s| s.as_ref()?.int()));
-    let failure_reason = status_reason.or_else(|| text(&[&p.ResultDescription, &e.resultDescription]));
+    let error_code = status_code.or_else(|| {
+        [&p.ResultType, &e.resultType]
+            .into_iter()
+            .find_map(|s| s.as_ref()?.int())
+    });
+    let failure_reason =
+        status_reason.or_else(|| text(&[&p.ResultDescription, &e.resultDescription]));
 
     let location_json = object_json(p.location.or(p.LocationDetails), "location")?;
     let location = match location_json {
@@ -126,7 +130,9 @@ fn read(
 
     let mut event_types: Vec<String> = match p.signInEventTypes {
         Some(raw) => match nested_json(raw, "signInEventTypes")? {
-            Some(json) => serde_json::from_str(&json).map_err(|e| nested("signInEventTypes", &e))?,
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| nested("signInEventTypes", &e))?
+            }
             None => Vec::new(),
         },
         None => Vec::new(),
@@ -146,9 +152,9 @@ fn read(
                 .first()
                 .map(|t| t.eq_ignore_ascii_case("interactiveUser"))
         });
-    let workload_identity = event_types
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case("servicePrincipal") || t.eq_ignore_ascii_case("managedIdentity"));
+    let workload_identity = event_types.iter().any(|t| {
+        t.eq_ignore_ascii_case("servicePrincipal") || t.eq_ignore_ascii_case("managedIdentity")
+    });
 
     let sign_in = SignIn {
         app_display_name: text(&[&p.appDisplayName, &p.AppDisplayName]),

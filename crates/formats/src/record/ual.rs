@@ -89,7 +89,10 @@ pub(super) fn build(
         ("OfficeId", &f.OfficeId),
         ("SourceRecordId", &f.SourceRecordId),
     ])?;
-    let time = time(&[("CreationTime", &f.CreationTime), ("TimeGenerated", &f.TimeGenerated)])?;
+    let time = time(&[
+        ("CreationTime", &f.CreationTime),
+        ("TimeGenerated", &f.TimeGenerated),
+    ])?;
     let operation = text(&[&f.Operation]).ok_or(RecordErrorKind::MissingField("Operation"))?;
 
     let parameters = name_values(f.Parameters, "Parameters")?;
@@ -97,7 +100,8 @@ pub(super) fn build(
     let extended_properties = name_values(f.ExtendedProperties, "ExtendedProperties")?;
     let modified_properties = name_values(f.ModifiedProperties, "ModifiedProperties")?;
     let ctx = app_access_context(f.AppAccessContext)?;
-    let from_ctx = |pick: fn(&Context) -> &Option<String>| ctx.as_ref().and_then(|c| pick(c).clone());
+    let from_ctx =
+        |pick: fn(&Context) -> &Option<String>| ctx.as_ref().and_then(|c| pick(c).clone());
 
     let folders = folders(f.Folders)?;
     let access_type = lookup(&operation_properties, "MailAccessType")
@@ -122,9 +126,8 @@ pub(super) fn build(
         folders,
     });
 
-    let user_agent = text(&[&f.ClientInfoString, &f.UserAgent]).or_else(|| {
-        lookup(&extended_properties, "UserAgent").map(str::to_owned)
-    });
+    let user_agent = text(&[&f.ClientInfoString, &f.UserAgent])
+        .or_else(|| lookup(&extended_properties, "UserAgent").map(str::to_owned));
 
     Ok(AuditEvent {
         kind: EventKind::UnifiedAudit,
@@ -142,7 +145,12 @@ pub(super) fn build(
             .as_ref()
             .and_then(Scalar::text)
             .and_then(|t| UserType::parse(&t)),
-        client_ip: client_ip(&[&f.ClientIP, &f.ClientIPAddress, &f.Client_IPAddress, &f.ActorIpAddress]),
+        client_ip: client_ip(&[
+            &f.ClientIP,
+            &f.ClientIPAddress,
+            &f.Client_IPAddress,
+            &f.ActorIpAddress,
+        ]),
         user_agent,
         app_id: text(&[&f.AppId, &f.ApplicationId]),
         client_app_id: text(&[&f.ClientAppId]).or_else(|| from_ctx(|c| &c.client_app_id)),

@@ -210,7 +210,8 @@ pub(crate) fn name_values(
                 value,
             });
         } else if t.starts_with('"') {
-            let s: Cow<'_, str> = serde_json::from_str(item.get()).map_err(|e| nested(field, &e))?;
+            let s: Cow<'_, str> =
+                serde_json::from_str(item.get()).map_err(|e| nested(field, &e))?;
             out.extend(ps_entry(&s));
         }
         // Other element types carry no name; they stay in the raw record.
@@ -309,7 +310,8 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
     for item in items {
         let t = item.get().trim_start();
         if t.starts_with('{') {
-            let f: RawFolder<'_> = serde_json::from_str(item.get()).map_err(|e| nested(FIELD, &e))?;
+            let f: RawFolder<'_> =
+                serde_json::from_str(item.get()).map_err(|e| nested(FIELD, &e))?;
             out.push(Folder {
                 id: f.id.as_ref().and_then(Scalar::text).map(Cow::into_owned),
                 path: f.path.as_ref().and_then(Scalar::text).map(Cow::into_owned),
@@ -322,7 +324,8 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
                     .collect(),
             });
         } else if t.starts_with('"') {
-            let s: Cow<'_, str> = serde_json::from_str(item.get()).map_err(|e| nested(FIELD, &e))?;
+            let s: Cow<'_, str> =
+                serde_json::from_str(item.get()).map_err(|e| nested(FIELD, &e))?;
             out.extend(ps_folder(&s));
         }
     }
@@ -367,12 +370,22 @@ mod tests {
 
     #[test]
     fn name_values_accept_objects_strings_and_powershell_text() {
-        let list = raw(r#"[{"Name":"Identity","Value":"rule1"},{"Name":"Enabled","Value":true},{"Name":"Count","Value":3},"@{Value=Bind; Name=MailAccessType}"]"#);
+        let list = raw(
+            r#"[{"Name":"Identity","Value":"rule1"},{"Name":"Enabled","Value":true},{"Name":"Count","Value":3},"@{Value=Bind; Name=MailAccessType}"]"#,
+        );
         let nv = name_values(Some(&list), "Parameters").unwrap();
-        let pairs: Vec<_> = nv.iter().map(|n| (n.name.as_str(), n.value.as_str())).collect();
+        let pairs: Vec<_> = nv
+            .iter()
+            .map(|n| (n.name.as_str(), n.value.as_str()))
+            .collect();
         assert_eq!(
             pairs,
-            [("Identity", "rule1"), ("Enabled", "true"), ("Count", "3"), ("MailAccessType", "Bind")]
+            [
+                ("Identity", "rule1"),
+                ("Enabled", "true"),
+                ("Count", "3"),
+                ("MailAccessType", "Bind")
+            ]
         );
     }
 
@@ -388,7 +401,8 @@ mod tests {
 
     #[test]
     fn modified_properties_take_the_new_value() {
-        let list = raw(r#"[{"Name":"ConsentAction.Permissions","NewValue":"Mail.Read","OldValue":""}]"#);
+        let list =
+            raw(r#"[{"Name":"ConsentAction.Permissions","NewValue":"Mail.Read","OldValue":""}]"#);
         let nv = name_values(Some(&list), "ModifiedProperties").unwrap();
         assert_eq!(nv[0].value, "Mail.Read");
     }
@@ -396,13 +410,18 @@ mod tests {
     #[test]
     fn powershell_values_may_hold_semicolons() {
         let pairs = ps_hashtable("@{Name=ForwardTo; Value=a@x.example;b@y.example}").unwrap();
-        assert_eq!(pairs, [("Name", "ForwardTo"), ("Value", "a@x.example;b@y.example")]);
+        assert_eq!(
+            pairs,
+            [("Name", "ForwardTo"), ("Value", "a@x.example;b@y.example")]
+        );
         assert_eq!(ps_hashtable("not a table"), None);
     }
 
     #[test]
     fn folders_read_every_shape() {
-        let native = raw(r#"[{"Id":"LgAA","Path":"\\Inbox","FolderItems":[{"InternetMessageId":"<a@x>"},{"InternetMessageId":"<b@x>"}]}]"#);
+        let native = raw(
+            r#"[{"Id":"LgAA","Path":"\\Inbox","FolderItems":[{"InternetMessageId":"<a@x>"},{"InternetMessageId":"<b@x>"}]}]"#,
+        );
         let f = folders(Some(&native)).unwrap();
         assert_eq!(f[0].path.as_deref(), Some("\\Inbox"));
         assert_eq!(f[0].message_ids, ["<a@x>", "<b@x>"]);

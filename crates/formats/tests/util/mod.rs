@@ -10,12 +10,18 @@ use mailtrail_formats::{Input, InputSummary, ReadOptions, Reader, RecordError};
 
 /// A fixture written by `tests/data/make_fixtures.py`.
 pub(crate) fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// A file of the third-party Golden SAML dataset in `shared/`.
 pub(crate) fn otrf(name: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/otrf-golden-saml")).join(name)
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/otrf-golden-saml"
+    ))
+    .join(name)
 }
 
 /// What reading one input gave.
@@ -35,7 +41,11 @@ pub(crate) fn read_with(input: &Input, options: ReadOptions) -> Read {
         }
         ControlFlow::Continue(())
     });
-    Read { events, rejects, summary }
+    Read {
+        events,
+        rejects,
+        summary,
+    }
 }
 
 pub(crate) fn read(input: &Input) -> Read {
@@ -65,7 +75,8 @@ pub(crate) fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write;
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, data) in members {
-        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(data).unwrap();
     }
     w.finish().unwrap().into_inner()
