@@ -281,6 +281,8 @@ enum Item {
     InputDone(Vec<InputError>),
 }
 
+// Nearly every output is a record; boxing records would allocate once per record for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Output {
     InputStart(String),
     Record(Record),

@@ -1,5 +1,7 @@
 //! Bad input is reported with its location and skipped; nothing panics; memory stays bounded.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 mod util;
 
 use std::ops::ControlFlow;

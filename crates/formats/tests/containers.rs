@@ -1,6 +1,8 @@
 //! A generated Unified Audit Log record survives every container with identical normalised fields
 //! and identical raw bytes, and `normalize(source, raw)` gives back what `read` produced.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 mod util;
 
 use mailtrail_event::{AuditEvent, SourceFormat};

@@ -1,6 +1,8 @@
 //! Every fixture format reads without rejects and maps where `docs/formats.md` says; the
 //! third-party Golden SAML dataset maps correctly; `normalize` rebuilds what `read` built.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 mod util;
 
 use mailtrail_event::{

@@ -1,6 +1,8 @@
 //! Runs the code the `fuzz/` targets call on every fixture and on mutations of them, so CI exercises
 //! the fuzz entry points without a fuzzer: none of it may panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
 mod util;
 
 use mailtrail_event::SourceFormat;

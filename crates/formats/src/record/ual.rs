@@ -119,7 +119,7 @@ pub(super) fn build(
     let mail_access = (operation.eq_ignore_ascii_case("MailItemsAccessed")
         || !folders.is_empty()
         || access_type.is_some())
-    .then(|| MailAccess {
+    .then_some(MailAccess {
         access_type,
         is_throttled,
         operation_count,

@@ -1,6 +1,7 @@
 //! Shared helpers for the behaviour tests: read inputs, collect events and rejects.
 
 #![allow(dead_code)] // Each test file uses a different part.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
