@@ -88,6 +88,32 @@ struct Source {
 
 /// A [`KeyStore`] filled from issuers' metadata, refreshed on demand under a rate limit.
 /// Share it between threads behind an `Arc`; every method takes `&self`.
+///
+/// ```no_run
+/// use mailtrail_token::{
+///     CacheOptions, HttpFetcher, KeyCache, KeySource, TokenUse, Url, ValidationError,
+///     ValidationOptions, Validator,
+/// };
+///
+/// let cache = KeyCache::new(HttpFetcher::default(), CacheOptions::default());
+/// let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/// cache.add_issuer(
+///     &format!("https://login.microsoftonline.com/{tenant}/v2.0"),
+///     KeySource::Metadata(Url::parse(&format!(
+///         "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"
+///     ))?),
+/// )?;
+/// let validator = Validator::new(
+///     ValidationOptions::for_audience("api://mail-archive").token_use(TokenUse::Access),
+/// )?;
+/// # let bearer = "";
+/// match cache.validate(&validator, bearer) {
+///     Ok(verified) => println!("caller {:?}", verified.claims().string("oid")),
+///     Err(ValidationError::Rejected(r)) => println!("invalid_token ({})", r.rule()),
+///     Err(ValidationError::KeysUnavailable(e)) => println!("try again later: {e}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct KeyCache {
     fetcher: Box<dyn Fetch>,
     clock: Box<dyn Clock>,

@@ -103,6 +103,8 @@ pub use crate::jwk::{Jwk, JwkSet, MAX_KEYS, RejectedKey};
 pub use crate::jws::{DEFAULT_MAX_TOKEN_BYTES, Header, KEY_POINTER_HEADERS, verify_jws};
 pub use crate::key::{MAX_RSA_BITS, MIN_RSA_BITS, SignatureInvalid, VerifyingKey};
 pub use crate::store::{IssuerPattern, KeyStore, TrustedIssuer};
+pub use url::Url;
+
 pub use crate::validator::{
     DEFAULT_CLOCK_SKEW, MAX_CLOCK_SKEW, TokenUse, ValidationOptions, Validator, Verified, unix_now,
 };
