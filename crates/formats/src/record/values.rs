@@ -153,12 +153,64 @@ pub(crate) fn nested(field: &'static str, e: &dyn fmt::Display) -> RecordErrorKi
 /// text the record holds. `null` is empty.
 fn value_text(raw: &RawValue) -> String {
     let t = raw.get().trim();
-    if t.starts_with('"') {
+    if t.len() >= 2 && t.starts_with('"') && !t.contains('\\') {
+        // No escapes: the content is the text between the quotes.
+        t[1..t.len() - 1].to_owned()
+    } else if t.starts_with('"') {
         serde_json::from_str::<String>(t).unwrap_or_else(|_| t.to_owned())
     } else if t == "null" {
         String::new()
     } else {
         t.to_owned()
+    }
+}
+
+/// An element of a list that holds objects, or PowerShell text standing for them; anything else
+/// is skipped. Read in the same pass as the list.
+enum Item<'a, T> {
+    Object(T),
+    Text(Cow<'a, str>),
+    Other,
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Item<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a, T>(std::marker::PhantomData<(&'a (), T)>);
+        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for V<'a, T> {
+            type Value = Item<'a, T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object or a string")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Item::Object)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Item::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Item::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Item::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Item::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Item::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Item::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Item::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Item::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
@@ -197,24 +249,23 @@ pub(crate) fn name_values(
             message: "expected a list of {Name, Value} entries".into(),
         });
     }
-    let items: Vec<&RawValue> = serde_json::from_str(&json).map_err(|e| nested(field, &e))?;
+    let items: Vec<Item<'_, Entry<'_>>> =
+        serde_json::from_str(&json).map_err(|e| nested(field, &e))?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let t = item.get().trim_start();
-        if t.starts_with('{') {
-            let e: Entry<'_> = serde_json::from_str(item.get()).map_err(|e| nested(field, &e))?;
-            let name = e.name.as_ref().and_then(Scalar::text).unwrap_or_default();
-            let value = e.value.or(e.new_value).map(value_text).unwrap_or_default();
-            out.push(NameValue {
-                name: name.into_owned(),
-                value,
-            });
-        } else if t.starts_with('"') {
-            let s: Cow<'_, str> =
-                serde_json::from_str(item.get()).map_err(|e| nested(field, &e))?;
-            out.extend(ps_entry(&s));
+        match item {
+            Item::Object(e) => {
+                let name = e.name.as_ref().and_then(Scalar::text).unwrap_or_default();
+                let value = e.value.or(e.new_value).map(value_text).unwrap_or_default();
+                out.push(NameValue {
+                    name: name.into_owned(),
+                    value,
+                });
+            }
+            Item::Text(s) => out.extend(ps_entry(&s)),
+            // Other element types carry no name; they stay in the raw record.
+            Item::Other => {}
         }
-        // Other element types carry no name; they stay in the raw record.
     }
     Ok(out)
 }
@@ -294,25 +345,23 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
     let Some(json) = nested_json(raw, FIELD)? else {
         return Ok(Vec::new());
     };
-    let items: Vec<&RawValue> = if json.starts_with('[') {
-        serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?
-    } else if json.starts_with('{') {
-        vec![serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?]
-    } else if json.starts_with("@{") {
+    if json.starts_with("@{") {
         return Ok(ps_folder(&json).into_iter().collect());
-    } else {
-        return Err(RecordErrorKind::Nested {
-            field: FIELD,
-            message: "expected a list of folders".into(),
-        });
+    }
+    let items: Vec<Item<'_, RawFolder<'_>>> = match json.as_bytes().first() {
+        Some(b'[') => serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?,
+        Some(b'{') => vec![Item::Object(serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?)],
+        _ => {
+            return Err(RecordErrorKind::Nested {
+                field: FIELD,
+                message: "expected a list of folders".into(),
+            });
+        }
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let t = item.get().trim_start();
-        if t.starts_with('{') {
-            let f: RawFolder<'_> =
-                serde_json::from_str(item.get()).map_err(|e| nested(FIELD, &e))?;
-            out.push(Folder {
+        match item {
+            Item::Object(f) => out.push(Folder {
                 id: f.id.as_ref().and_then(Scalar::text).map(Cow::into_owned),
                 path: f.path.as_ref().and_then(Scalar::text).map(Cow::into_owned),
                 message_ids: f
@@ -322,11 +371,9 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
                     .filter_map(|i| i.internet_message_id.as_ref()?.text())
                     .map(Cow::into_owned)
                     .collect(),
-            });
-        } else if t.starts_with('"') {
-            let s: Cow<'_, str> =
-                serde_json::from_str(item.get()).map_err(|e| nested(FIELD, &e))?;
-            out.extend(ps_folder(&s));
+            }),
+            Item::Text(s) => out.extend(ps_folder(&s)),
+            Item::Other => {}
         }
     }
     Ok(out)
