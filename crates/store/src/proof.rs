@@ -207,3 +207,40 @@ impl Store {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SignerConfig, Store};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_mutated_bundle_never_verifies_unless_unchanged(at in 0usize..4096, v in 1u8..=255) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::init(&dir.path().join("s"), SignerConfig::default()).unwrap();
+            for n in 0..5u8 {
+                let e = mailtrail_event::AuditEvent {
+                    record_id: format!("r{n}"),
+                    raw: bytes::Bytes::from(vec![b'a' + n; 40]),
+                    ..Default::default()
+                };
+                store.append(&e).unwrap();
+            }
+            store.commit().unwrap();
+            let json = serde_json::to_vec(&store.prove("r3").unwrap().unwrap()).unwrap();
+            prop_assert!(verify_proof(&json, store.verifier_key()).is_ok());
+            let mut bad = json.clone();
+            let i = at % bad.len();
+            bad[i] ^= v;
+            if let Ok(p) = verify_proof(&bad, store.verifier_key()) {
+                // Only bytes that do not change meaning may differ: the claimed record id, JSON
+                // whitespace, or the informational fields.
+                prop_assert_eq!(p.leaf_index, 3);
+                prop_assert_eq!(p.record.as_deref(), Some(&[b'a' + 3; 40][..]));
+            }
+        }
+    }
+}

@@ -520,4 +520,32 @@ mod tests {
             (_, BlockDefect::BadRecord { index: 1, .. })
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn the_reader_never_panics_on_mutated_segments(
+            flips in proptest::collection::vec((0usize..4096, 0u8..=255), 0..8),
+            cut in 0usize..4096,
+        ) {
+            let mut payload = sample(0, b"{\"Id\":\"x\"}");
+            payload.extend(sample(1, b"{\"Id\":\"y\"}"));
+            let mut c = zstd::bulk::Compressor::new(3).unwrap();
+            let mut bytes = file_header(1).to_vec();
+            bytes.extend(encode_block(&mut c, 0, 2, &payload).unwrap());
+            for (at, v) in flips {
+                let n = bytes.len();
+                bytes[at % n] ^= v;
+            }
+            bytes.truncate(cut.max(1));
+            let _ = read_segment_bytes(&bytes);
+        }
+
+        #[test]
+        fn the_reader_never_panics_on_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let mut with_header = file_header(0).to_vec();
+            with_header.extend(&bytes);
+            let _ = read_segment_bytes(&bytes);
+            let _ = read_segment_bytes(&with_header);
+        }
+    }
 }
