@@ -1,6 +1,8 @@
 //! The store commands end to end: init, ingest (dedup across runs, files and formats), show,
 //! prove / verify-proof, verify, retention, and the writer lock.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
+
 mod store_support;
 
 use std::io::Write as _;

@@ -2,6 +2,8 @@
 //! lost, the store always verifies, and a final run completes the exact total with the rest
 //! counted as duplicates.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
+
 mod store_support;
 
 use std::io::{BufRead as _, BufReader};

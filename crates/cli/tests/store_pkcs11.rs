@@ -1,5 +1,7 @@
 //! Checkpoints signed by a key that never leaves a PKCS#11 token, against SoftHSM2.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
+
 mod store_support;
 
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Helpers shared by the store command tests: the binary, a store, and UAL records written as
 //! NDJSON and as a Purview CSV export.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

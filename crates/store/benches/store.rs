@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p mailtrail-store --bench store`
 
+#![allow(clippy::unwrap_used, missing_docs)] // criterion_group! generates undocumented items.
+
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mailtrail_event::{AuditEvent, SourceFormat};

@@ -454,10 +454,8 @@ impl VerifyReport {
 
 /// Per-tenant state of the record pass.
 struct TenantCheck {
-    number: u32,
     size: u64,
     file: Option<File>,
-    path: PathBuf,
     expected: u64,
     early: BTreeSet<u64>,
     cache: (u64, Vec<u8>),
@@ -645,10 +643,8 @@ impl Store {
             checks.insert(
                 name.clone(),
                 TenantCheck {
-                    number,
                     size,
                     file,
-                    path,
                     expected: 0,
                     early: BTreeSet::new(),
                     cache: (0, Vec::new()),
@@ -1015,7 +1011,6 @@ impl Store {
                 }
                 at = e + 1;
             }
-            let _ = (&c.path, c.number);
         }
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! implementation: a few lines of Python's hashlib (and `cryptography` for Ed25519 when it is
 //! installed; otherwise the signature is checked with a second Rust Ed25519 implementation).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
+
 #[allow(unreachable_pub)]
 mod support;
 

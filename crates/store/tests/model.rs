@@ -1,6 +1,8 @@
 //! The store against a simple in-memory log: random appends, commits, crashes (with torn
 //! writes) and reopenings must agree with the model, and the store must always verify.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
+
 #[allow(unreachable_pub)]
 mod support;
 

@@ -1,6 +1,8 @@
 //! Tampering with a store behind its back, the way someone who read the format documentation
 //! would, and checking that `verify` names exactly what was done.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
+
 #[allow(unreachable_pub)]
 mod support;
 

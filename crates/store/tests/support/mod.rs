@@ -1,7 +1,7 @@
 //! Shared helpers: events, and an attacker's toolkit that edits a store through its documented
 //! on-disk layout (segment byte layout, `state.redb` tables).
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
