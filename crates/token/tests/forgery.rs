@@ -566,3 +566,29 @@ fn ps256_and_es256_keys_verify_their_own_algorithm() {
         "alg-not-allowed"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Canonical base64url means one token has one spelling: any edit of a genuine token, one
+    /// character changed or the token cut short, is refused.
+    #[test]
+    fn no_edit_of_a_genuine_token_is_accepted(position in 0usize..10_000, replacement in 0u8..128, cut in proptest::bool::ANY) {
+        static WORLD: std::sync::OnceLock<(World, String)> = std::sync::OnceLock::new();
+        let (w, token) = WORLD.get_or_init(|| {
+            let w = world();
+            let token = w.enterprise.mint(&claims(CONTOSO));
+            (w, token)
+        });
+        let position = position % token.len();
+        let edited = if cut {
+            token[..position].to_owned()
+        } else {
+            let mut bytes = token.clone().into_bytes();
+            bytes[position] = replacement;
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        proptest::prop_assume!(&edited != token);
+        proptest::prop_assert!(w.validator.validate_at(&w.store, &edited, NOW).is_err());
+    }
+}
