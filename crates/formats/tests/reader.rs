@@ -1,0 +1,137 @@
+//! The reader's contract: order is preserved whatever the thread count, a sink can stop it, the
+//! iterator yields the same records on another thread, and summaries count per input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
+
+mod util;
+
+use std::ops::ControlFlow;
+
+use mailtrail_event::SourceFormat;
+use mailtrail_formats::{Input, ReadOptions, Reader, Record};
+
+/// `n` records across several batches, with a bad line every 1,000 records.
+fn many(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            if i % 1000 == 999 {
+                "not json\n".to_owned()
+            } else {
+                format!(r#"{{"Id":"{i}","CreationTime":"2023-06-16T09:01:02","Operation":"Send","RecordType":2}}"#) + "\n"
+            }
+        })
+        .collect()
+}
+
+fn ids(threads: usize, inputs: &[Input]) -> Vec<String> {
+    let mut out = Vec::new();
+    Reader::new(ReadOptions {
+        threads,
+        ..Default::default()
+    })
+    .read_all(inputs, &mut |r: Record| {
+        out.push(match r {
+            Ok(ev) => ev.record_id,
+            Err(e) => format!("!{}", e.location()),
+        });
+        ControlFlow::Continue(())
+    });
+    out
+}
+
+#[test]
+fn order_is_the_same_on_one_thread_or_many() {
+    let inputs = [
+        Input::bytes("a.json", many(12_000)),
+        Input::bytes(
+            "b.json",
+            format!(
+                "[{}]",
+                many(9_000)
+                    .lines()
+                    .filter(|l| l.starts_with('{'))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        ),
+    ];
+    let one = ids(1, &inputs);
+    assert_eq!(one.len(), 12_000 + 8_991);
+    assert_eq!(one[0], "0");
+    assert_eq!(one[999], "!a.json:1000");
+    for threads in [2, 3, 5] {
+        assert_eq!(ids(threads, &inputs), one, "{threads} threads");
+    }
+}
+
+#[test]
+fn a_sink_can_stop_the_reading() {
+    for threads in [1, 2] {
+        let mut seen = 0;
+        let summary = Reader::new(ReadOptions {
+            threads,
+            ..Default::default()
+        })
+        .read_all(
+            &[
+                Input::bytes("a.json", many(50_000)),
+                Input::bytes("b.json", many(10)),
+            ],
+            &mut |_r: Record| {
+                seen += 1;
+                if seen == 10 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        );
+        assert_eq!(seen, 10);
+        assert!(summary.stopped());
+        assert_eq!(summary.inputs().len(), 1, "b.json was never started");
+        assert_eq!(summary.records(), 10);
+    }
+}
+
+#[test]
+fn events_iterate_on_another_thread() {
+    let reader = Reader::new(ReadOptions::default());
+    let events = reader
+        .events(vec![
+            Input::bytes("a.json", many(3_000)),
+            Input::bytes("b.json", many(5)),
+        ])
+        .unwrap();
+    let records: Vec<Record> = events.collect();
+    assert_eq!(records.len(), 3_005);
+    assert_eq!(records.iter().filter(|r| r.is_err()).count(), 3);
+
+    let mut events = reader
+        .events(vec![Input::bytes("a.json", many(3_000))])
+        .unwrap();
+    assert_eq!(events.next().unwrap().unwrap().record_id, "0");
+    let summary = events.finish();
+    assert!(summary.records() >= 1);
+}
+
+#[test]
+fn summaries_count_per_input_and_per_source() {
+    let summary = Reader::default().read_all(
+        &[
+            Input::bytes("a.json", many(2_500)),
+            Input::bytes(
+                "b.json",
+                format!("[{}]", many(3).trim_end().replace('\n', ",")),
+            ),
+        ],
+        &mut |_r: Record| ControlFlow::Continue(()),
+    );
+    let [a, b] = summary.inputs() else {
+        panic!("two inputs")
+    };
+    assert_eq!((a.name(), a.records(), a.rejected()), ("a.json", 2_498, 2));
+    assert_eq!(a.rejects().len(), 2);
+    assert_eq!(a.by_source().get(&SourceFormat::UalNdjson), Some(&2_498));
+    assert_eq!(b.by_source().get(&SourceFormat::ManagementApi), Some(&3));
+    assert_eq!((summary.records(), summary.rejected()), (2_501, 2));
+}
