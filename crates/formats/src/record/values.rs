@@ -350,7 +350,9 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
     }
     let items: Vec<Item<'_, RawFolder<'_>>> = match json.as_bytes().first() {
         Some(b'[') => serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?,
-        Some(b'{') => vec![Item::Object(serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?)],
+        Some(b'{') => vec![Item::Object(
+            serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?,
+        )],
         _ => {
             return Err(RecordErrorKind::Nested {
                 field: FIELD,
