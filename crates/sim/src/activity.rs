@@ -456,7 +456,7 @@ fn expand_mail(out: &mut Out<'_>, start: i64, m: &MailSession) {
         };
         records::mailbox_item(out, st, ctx, "Update", Some(&item), &[]);
     }
-    let mut group = |out: &mut Out<'_>, n: u32, op: &str, from: usize, to: Option<usize>| {
+    let group = |out: &mut Out<'_>, n: u32, op: &str, from: usize, to: Option<usize>| {
         for _ in 0..n {
             let st = start + out.rng.random_range(0..span);
             let k = 1 + poisson(out.rng, 0.6);

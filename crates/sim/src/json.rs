@@ -167,13 +167,6 @@ impl<'a> Arr<'a> {
         Obj::new(self.buf)
     }
 
-    /// A string element.
-    pub(crate) fn str(&mut self, v: &str) -> &mut Self {
-        self.sep();
-        write_str(self.buf, v);
-        self
-    }
-
     /// A `{"Name":…,"Value":…}` element whose value needs no escaping; returns the byte offset of
     /// the value so that it can be patched in place later.
     pub(crate) fn name_value_at(&mut self, name: &str, value: &str) -> usize {
@@ -215,7 +208,7 @@ mod tests {
                 .null("Z");
             {
                 let mut a = o.arr("L");
-                a.name_value("MailAccessType", "Bind").str("x");
+                a.name_value("MailAccessType", "Bind");
             }
             o.obj("E");
         }

@@ -36,7 +36,6 @@ pub(crate) const GRAPH_NAME: &str = "Microsoft Graph";
 pub(crate) const SHAREPOINT: &str = "00000003-0000-0ff1-ce00-000000000000";
 pub(crate) const SHAREPOINT_NAME: &str = "Office 365 SharePoint Online";
 pub(crate) const EXO_POWERSHELL: &str = "fb78d390-0c51-40cd-8e17-fdbfab77341b";
-pub(crate) const AZURE_PORTAL: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 
 /// A client application on a device, and how it appears in logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +188,7 @@ pub(crate) struct UserState {
 enum Place {
     Office(Endpoint),
     Home,
-    Abroad(Endpoint, &'static crate::net::Region),
+    Abroad(Endpoint),
 }
 
 /// Plans benign activity.
@@ -198,7 +197,27 @@ pub(crate) struct Planner<'a> {
     pub(crate) config: &'a TenantConfig,
     /// The day the backup app's secret is rotated, and the new key id.
     pub(crate) rotation: (u32, String),
+    /// Multi-tenant SaaS apps people consent to on their own.
+    pub(crate) saas: Vec<SaasApp>,
+    /// (day, user, app, first consent in the tenant) of every benign consent, in day order.
+    pub(crate) consents: Vec<(u32, u32, usize, bool)>,
 }
+
+/// A legitimate multi-tenant app people consent to.
+#[derive(Clone, Debug)]
+pub(crate) struct SaasApp {
+    pub(crate) app_id: String,
+    pub(crate) sp_id: String,
+    pub(crate) name: String,
+    pub(crate) scope: &'static str,
+}
+
+/// Scopes legitimate apps ask for; one in three wants to read mail (CRM and scheduling tools do).
+const SAAS_SCOPES: &[&str] = &[
+    "Calendars.ReadWrite User.Read offline_access openid profile",
+    "Files.Read User.Read offline_access openid profile",
+    "Mail.Read User.Read offline_access openid profile",
+];
 
 fn browser_ua(b: Browser, mac: bool) -> &'static str {
     match (b, mac) {
@@ -298,10 +317,31 @@ impl<'a> Planner<'a> {
     pub(crate) fn new(tenant: &'a Tenant, config: &'a TenantConfig) -> Self {
         let mut rng = stream(config.seed, &[tag::TENANT, 7]);
         let rotation = (rng.random_range(0..config.days.max(1)), guid(&mut rng));
+        let saas: Vec<SaasApp> = (0..3)
+            .map(|i| SaasApp {
+                app_id: guid(&mut rng),
+                sp_id: guid(&mut rng),
+                name: (*pick(&mut rng, crate::tenant::APP_NAMES)).to_owned(),
+                scope: SAAS_SCOPES[i],
+            })
+            .collect();
+        // About one consent per 150 person-days; the first per app creates its service principal.
+        let mut consents = Vec::new();
+        let mut seen = [false; 3];
+        for d in 0..config.days {
+            for _ in 0..poisson(&mut rng, f64::from(config.users) / 150.0) {
+                let user = rng.random_range(0..config.users);
+                let app = rng.random_range(0..saas.len());
+                consents.push((d, user, app, !seen[app]));
+                seen[app] = true;
+            }
+        }
         Self {
             tenant,
             config,
             rotation,
+            saas,
+            consents,
         }
     }
 
@@ -382,7 +422,7 @@ impl<'a> Planner<'a> {
             if let Some(tok) = dev
                 .tokens
                 .iter()
-                .find(|k| k.slot == slot && k.expires > t + 2 * MINUTE)
+                .find(|k| k.slot == slot && k.issued <= t && k.expires > t + 2 * MINUTE)
             {
                 return TokenCtx {
                     unique_token_id: tok.id.clone(),
@@ -425,7 +465,7 @@ impl<'a> Planner<'a> {
                     user_agent: ua.clone(),
                     client_app_used: info.client_app_used,
                     interactive: true,
-                    error: 50126,
+                    error: if rng.random_bool(0.04) { 50053 } else { 50126 },
                     token_id: rng::token_id(rng),
                     session_id: None,
                     incoming: "none",
@@ -545,7 +585,7 @@ impl<'a> Planner<'a> {
             let isps = providers(NetKind::Isp, Some(tr.region.country));
             let isp = *pick(&mut rng, &isps);
             let hotel = random_endpoint(&mut rng, isp, 0.2);
-            Place::Abroad(hotel, tr.region)
+            Place::Abroad(hotel)
         } else if !weekend && rng.random_bool(1.0 - user.wfh) {
             Place::Office(pick(&mut rng, &office.egress).clone())
         } else {
@@ -553,7 +593,7 @@ impl<'a> Planner<'a> {
         };
         let laptop_ep = match &place {
             Place::Office(e) => e.clone(),
-            Place::Abroad(hotel, _) => match user.remote {
+            Place::Abroad(hotel) => match user.remote {
                 Remote::CorporateVpn => pick(&mut rng, &tenant.vpn_egress).clone(),
                 _ => hotel.clone(),
             },
@@ -633,7 +673,7 @@ impl<'a> Planner<'a> {
                 let ep = match &place {
                     Place::Office(e) if in_office && rng.random_bool(0.5) => e.clone(),
                     Place::Home if rng.random_bool(0.55) => st.home.clone(),
-                    Place::Abroad(hotel, _) if rng.random_bool(0.4) => hotel.clone(),
+                    Place::Abroad(hotel) if rng.random_bool(0.4) => hotel.clone(),
                     // Roaming data leaves through the home carrier.
                     _ => random_endpoint(&mut rng, user.carrier, 0.5),
                 };
@@ -834,6 +874,82 @@ impl<'a> Planner<'a> {
         let tenant = self.tenant;
         let user = &tenant.users[st.user as usize];
         let n_users = tenant.users.len() as u32;
+        // Consenting to a SaaS app: an interactive sign-in to it, then the directory's records.
+        for &(_, _, app, first) in self.consents.iter().filter(|c| c.0 == d && c.1 == st.user) {
+            let saas = &self.saas[app];
+            let at = rng.random_range(ws..we);
+            let ua = slot_ua(Slot::Owa, user).to_owned();
+            let (seed, token, session) = (rng.random(), rng::token_id(rng), guid(rng));
+            out.push(signin_planned(
+                seed,
+                SignInSpec {
+                    t: at,
+                    user: Some(st.user),
+                    sp: None,
+                    unknown_upn: None,
+                    app_id: saas.app_id.clone(),
+                    app_name: saas.name.clone(),
+                    resource_id: GRAPH.to_owned(),
+                    resource_name: GRAPH_NAME.to_owned(),
+                    endpoint: ep.clone(),
+                    user_agent: ua,
+                    client_app_used: "Browser",
+                    interactive: true,
+                    error: 0,
+                    token_id: token,
+                    session_id: Some(session),
+                    incoming: "none",
+                    mfa: user.mfa,
+                    device: None,
+                    ual: true,
+                    protocol: "none",
+                },
+            ));
+            let by = Initiator::User {
+                user: st.user,
+                ip: ep.ip,
+            };
+            if first {
+                let op = crate::scenarios::add_service_principal(
+                    &saas.app_id,
+                    &saas.sp_id,
+                    &saas.name,
+                    &tenant.graph_sp,
+                );
+                out.push(planned(
+                    rng.random(),
+                    at + 8,
+                    Activity::Directory(Box::new(op)),
+                ));
+            }
+            let op = crate::scenarios::consent_op(
+                by.clone(),
+                &saas.sp_id,
+                &saas.name,
+                &saas.app_id,
+                &user.object_id,
+                &tenant.graph_sp,
+                saas.scope,
+                false,
+            );
+            out.push(planned(
+                rng.random(),
+                at + 9,
+                Activity::Directory(Box::new(op)),
+            ));
+            let op = crate::scenarios::delegated_grant(
+                by,
+                &saas.sp_id,
+                &saas.name,
+                &tenant.graph_sp,
+                saas.scope,
+            );
+            out.push(planned(
+                rng.random(),
+                at + 9,
+                Activity::Directory(Box::new(op)),
+            ));
+        }
         // Inbox rules: people tidy their mail now and then.
         if rng.random_bool(0.012) {
             let at = rng.random_range(ws..we);
@@ -1009,7 +1125,7 @@ impl<'a> Planner<'a> {
                     ));
                 }
             }
-            Role::Compliance if rng.random_bool(0.12) => {
+            Role::Compliance if rng.random_bool(0.25) => {
                 let at = rng.random_range(ws..we);
                 self.token(rng, st, false, Slot::Office, at, ep, false, out);
                 let custodian = &tenant.users[rng.random_range(0..n_users) as usize].upn;
@@ -1026,7 +1142,7 @@ impl<'a> Planner<'a> {
                             pick(rng, &["contract", "invoice", "settlement", "audit"])
                         ),
                         locations: custodian.clone(),
-                        export: rng.random_bool(0.4),
+                        export: rng.random_bool(0.5),
                     })),
                 ));
             }

@@ -15,7 +15,6 @@ pub(crate) type SimRng = ChaCha8Rng;
 pub(crate) mod tag {
     pub(crate) const TENANT: u64 = 1;
     pub(crate) const USER_DAY: u64 = 2;
-    pub(crate) const EXPAND: u64 = 3;
     pub(crate) const SCENARIO: u64 = 4;
     pub(crate) const TENANT_DAY: u64 = 5;
     pub(crate) const MESSAGE: u64 = 6;
@@ -150,19 +149,6 @@ pub(crate) fn poisson(rng: &mut impl Rng, lambda: f64) -> u32 {
 /// Picks one element; the slices passed here are never empty.
 pub(crate) fn pick<'a, T>(rng: &mut impl Rng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
-}
-
-/// Picks an index with the given weights.
-pub(crate) fn weighted(rng: &mut impl Rng, weights: &[f64]) -> usize {
-    let total: f64 = weights.iter().sum();
-    let mut x = rng.random_range(0.0..total.max(f64::MIN_POSITIVE));
-    for (i, w) in weights.iter().enumerate() {
-        if x < *w {
-            return i;
-        }
-        x -= w;
-    }
-    weights.len().saturating_sub(1)
 }
 
 #[cfg(test)]

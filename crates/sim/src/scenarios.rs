@@ -364,7 +364,12 @@ fn consent(a: &mut Attack<'_>, day: i64) {
     };
     a.add(
         at + 8,
-        Activity::Directory(Box::new(add_service_principal(&app_id, &sp_id, &name))),
+        Activity::Directory(Box::new(add_service_principal(
+            &app_id,
+            &sp_id,
+            &name,
+            &tenant.graph_sp,
+        ))),
     );
     a.add(
         at + 9,
@@ -457,7 +462,12 @@ fn consent(a: &mut Attack<'_>, day: i64) {
     }
 }
 
-fn add_service_principal(app_id: &str, sp_id: &str, name: &str) -> DirOp {
+pub(crate) fn add_service_principal(
+    app_id: &str,
+    sp_id: &str,
+    name: &str,
+    graph_sp: &str,
+) -> DirOp {
     DirOp {
         activity: "Add service principal",
         category: "ApplicationManagement",
@@ -465,7 +475,7 @@ fn add_service_principal(app_id: &str, sp_id: &str, name: &str) -> DirOp {
         by: Initiator::App {
             app_id: "00000003-0000-0000-c000-000000000000".to_owned(),
             name: "Microsoft Graph".to_owned(),
-            sp_id: String::new(),
+            sp_id: graph_sp.to_owned(),
         },
         targets: vec![DirTarget {
             id: sp_id.to_owned(),
@@ -772,7 +782,12 @@ fn harvest(a: &mut Attack<'_>, day: i64) {
         );
         a.add(
             t0 + 2,
-            Activity::Directory(Box::new(add_service_principal(&app_id, &sp_id, &name))),
+            Activity::Directory(Box::new(add_service_principal(
+                &app_id,
+                &sp_id,
+                &name,
+                &tenant.graph_sp,
+            ))),
         );
         a.add(
             t0 + 90,
@@ -838,8 +853,19 @@ fn harvest(a: &mut Attack<'_>, day: i64) {
             "Client=WebServices;ExchangeServicesClient/15.0.1497.5;",
         ],
     );
+    // The biggest mailboxes are pulled first, with many parallel connections, which is what
+    // makes Exchange throttle them.
+    let mut by_size: Vec<u32> = (0..n as u32).collect();
+    by_size.sort_by(|x, y| {
+        let size = |m: &u32| tenant.mailboxes[*m as usize].daily_mail;
+        size(y).total_cmp(&size(x))
+    });
     for k in 0..targets {
-        let mb = a.rng.random_range(0..n as u32);
+        let mb = if k < 2 {
+            by_size[k]
+        } else {
+            a.rng.random_range(0..n as u32)
+        };
         if token
             .as_ref()
             .is_none_or(|tok| t - tok.issued_at > 50 * MINUTE)
@@ -879,9 +905,8 @@ fn harvest(a: &mut Attack<'_>, day: i64) {
         };
         let mut m = MailSession::new(ctx, t + 30 * MINUTE);
         m.read_all_days = 30;
-        // The biggest prizes are pulled with many parallel connections; Exchange throttles those.
-        m.parallel = if k < 2 { 24 } else { 1 };
-        m.read_rate = if k < 2 { 0.02 } else { 6.0 };
+        m.parallel = if k < 2 { 48 } else { 1 };
+        m.read_rate = if k < 2 { 1.0 / 150.0 } else { 6.0 };
         a.add(t, Activity::Mail(Box::new(m)));
         t += a.rng.random_range(20..240);
     }
@@ -1105,10 +1130,10 @@ fn spray(a: &mut Attack<'_>, day: i64) {
         } else {
             50126
         };
-        user_signin(a, u, t, Slot::Office, &ep, &ua, true, "", code);
+        let session = guid(&mut a.rng);
+        user_signin(a, u, t, Slot::Office, &ep, &ua, true, &session, code);
         if ok {
             victim_done = true;
-            let session = guid(&mut a.rng);
             a.plan.sessions.insert(session.clone());
             let vu = &tenant.users[u as usize];
             let t1 = t + a.rng.random_range(2..30) * MINUTE;

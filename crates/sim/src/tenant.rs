@@ -3,12 +3,10 @@
 //! Everything here is drawn once from the tenant seed and then stays fixed for the period; what
 //! changes day to day (who works, from where, with which token) is the planner's business.
 
-use std::net::IpAddr;
-
 use rand::Rng;
 use serde::Serialize;
 
-use crate::clock::{DAY, Zone};
+use crate::clock::Zone;
 use crate::config::TenantConfig;
 use crate::net::{
     self, Endpoint, NetKind, OFFICE_REGIONS, ProviderId, Region, TRAVEL_REGIONS, providers,
@@ -386,8 +384,8 @@ fn server_name(rng: &mut SimRng, country: &str) -> String {
 }
 
 fn folder_id(rng: &mut SimRng) -> String {
-    // Exchange store ids are base64 of a binary entry id; 46 bytes give the usual 64 characters.
-    let mut b = [0u8; 46];
+    // Exchange store ids are base64 of a binary entry id; 48 bytes give the usual 64 characters.
+    let mut b = [0u8; 48];
     rng.fill(&mut b[..]);
     b[0] = 0x2e;
     b[1..5].fill(0);
@@ -799,14 +797,6 @@ impl Tenant {
             size: 3_000 + (rng::mix(h) % 90_000) as u32,
         }
     }
-
-    /// Start of the period's day `d` in UTC seconds.
-    pub(crate) fn mailbox_index(&self, upn: &str) -> Option<u32> {
-        self.mailboxes
-            .iter()
-            .position(|m| m.upn == upn)
-            .map(|i| i as u32)
-    }
 }
 
 /// A message in a mailbox.
@@ -877,16 +867,6 @@ fn message_id(h: u64, server: &str, n: u32) -> String {
             rng::mix(h ^ 5) & 0xffff
         )
     }
-}
-
-/// Is this address one a tenant endpoint uses? (Used by tests and ground truth.)
-pub(crate) fn endpoint_ip(e: &Endpoint) -> IpAddr {
-    e.ip
-}
-
-/// Start of day `day` (absolute day number) in UTC.
-pub(crate) fn day_start(day: i64) -> i64 {
-    day * DAY
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub(crate) fn tenant_json(t: &Tenant, c: &TenantConfig) -> Value {
                 "remote_access": u.remote,
                 "home_ip": u.home.ip.to_string(),
                 "home_asn": u.home.asn(),
+                "home_network": u.home.provider().name,
+                "home_network_kind": u.home.provider().kind.as_str(),
                 "trips": u.trips,
                 "delegate_of": t.mailboxes.iter().filter(|m| m.delegates.contains(&(t.users.iter().position(|x| x.upn == u.upn).unwrap_or(0) as u32))).map(|m| m.upn.clone()).collect::<Vec<_>>(),
             })
@@ -84,6 +86,8 @@ pub(crate) fn tenant_json(t: &Tenant, c: &TenantConfig) -> Value {
         "offices": offices,
         "corporate_vpn_egress_ips": t.vpn_egress.iter().map(|e| e.ip.to_string()).collect::<Vec<_>>(),
         "users": users,
+        "administrators": t.admins.iter().map(|&u| t.users[u as usize].upn.clone()).collect::<Vec<_>>(),
+        "compliance_officers": t.compliance.iter().map(|&u| t.users[u as usize].upn.clone()).collect::<Vec<_>>(),
         "shared_mailboxes": shared,
         "apps": apps,
         "microsoft_service_principals": {
