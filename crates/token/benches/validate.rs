@@ -1,23 +1,26 @@
-//! Validation throughput per algorithm: decode, issuer and key lookup, signature, claims.
+//! Validation throughput per algorithm: decode, issuer and key lookup, signature, claims — and the
+//! same tokens through `jsonwebtoken` (same RustCrypto primitives, no issuer binding) as the peer.
 //! Run: `cargo bench -p mailtrail-token --bench validate`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Bench setup: a failure is a broken bench.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mailtrail_token::testing::{TestKey, jwks};
-use mailtrail_token::{Inspection, JwkSet, KeyStore, TrustedIssuer, ValidationOptions, Validator};
+use mailtrail_token::{
+    Inspection, JwkSet, KeyStore, TrustedIssuer, ValidationOptions, Validator, unix_now,
+};
 use serde_json::json;
 
 const TEMPLATE: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
 const TID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const NOW: i64 = 1_700_000_100;
-
 fn claims() -> serde_json::Value {
+    // Real time, so that the peer (which reads the system clock) accepts the tokens too.
+    let now = unix_now();
     json!({
         "iss": format!("https://login.microsoftonline.com/{TID}/v2.0"), "tid": TID,
         "aud": "https://outlook.office365.com", "ver": "2.0", "scp": "Mail.Read Mail.Send",
         "oid": "00000000-0000-0000-0000-000000000001", "upn": "someone@contoso.example",
-        "iat": NOW - 100, "nbf": NOW - 100, "exp": NOW + 3500,
+        "iat": now - 100, "nbf": now - 100, "exp": now + 3500,
     })
 }
 
@@ -41,12 +44,51 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("validate");
     for key in &keys {
         let token = key.mint(&claims());
-        assert!(validator.validate_at(&store, &token, NOW).is_ok());
+        assert!(validator.validate(&store, &token).is_ok());
         group.bench_function(key.algorithm().name(), |b| {
-            b.iter(|| validator.validate_at(&store, std::hint::black_box(&token), NOW))
+            b.iter(|| validator.validate(&store, std::hint::black_box(&token)))
         });
     }
     group.finish();
+
+    // The peer: jsonwebtoken with the RustCrypto backend, one key, issuer and audience checked.
+    let mut peer = c.benchmark_group("jsonwebtoken");
+    for key in &keys {
+        let token = key.mint(&claims());
+        let jwk = key.public_jwk();
+        let s = |name: &str| jwk[name].as_str().unwrap().to_owned();
+        let (decoding, alg) = match key.algorithm() {
+            mailtrail_token::Algorithm::Rs256 => (
+                jsonwebtoken::DecodingKey::from_rsa_components(&s("n"), &s("e")).unwrap(),
+                jsonwebtoken::Algorithm::RS256,
+            ),
+            mailtrail_token::Algorithm::Ps256 => (
+                jsonwebtoken::DecodingKey::from_rsa_components(&s("n"), &s("e")).unwrap(),
+                jsonwebtoken::Algorithm::PS256,
+            ),
+            mailtrail_token::Algorithm::Es256 => (
+                jsonwebtoken::DecodingKey::from_ec_components(&s("x"), &s("y")).unwrap(),
+                jsonwebtoken::Algorithm::ES256,
+            ),
+            _ => (
+                jsonwebtoken::DecodingKey::from_ed_components(&s("x")).unwrap(),
+                jsonwebtoken::Algorithm::EdDSA,
+            ),
+        };
+        let mut validation = jsonwebtoken::Validation::new(alg);
+        validation.set_audience(&["https://outlook.office365.com"]);
+        validation.set_issuer(&[format!("https://login.microsoftonline.com/{TID}/v2.0")]);
+        let decode = || {
+            jsonwebtoken::decode::<serde_json::Value>(
+                std::hint::black_box(&token),
+                &decoding,
+                &validation,
+            )
+        };
+        assert!(decode().is_ok(), "{:?}", decode().err());
+        peer.bench_function(key.algorithm().name(), |b| b.iter(decode));
+    }
+    peer.finish();
 
     // The Storm-0558 forgery is refused before any signature arithmetic.
     let consumer = TestKey::ed25519("msa").with_member(
@@ -60,11 +102,11 @@ fn bench(c: &mut Criterion) {
     ));
     let forged = consumer.mint(&claims());
     c.bench_function("reject/key-issuer-binding", |b| {
-        b.iter(|| validator.validate_at(&with_consumer, std::hint::black_box(&forged), NOW))
+        b.iter(|| validator.validate(&with_consumer, std::hint::black_box(&forged)))
     });
     let token = keys[0].mint(&claims());
     c.bench_function("inspect", |b| {
-        b.iter(|| Inspection::inspect(std::hint::black_box(&token), NOW, None))
+        b.iter(|| Inspection::inspect(std::hint::black_box(&token), unix_now(), None))
     });
 }
 

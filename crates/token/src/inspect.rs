@@ -9,9 +9,7 @@ use crate::jwk::JwkSet;
 use crate::jws::{Compact, DEFAULT_MAX_TOKEN_BYTES, Header, object};
 use crate::store::{IssuerPattern, Match};
 
-/// The tenant id of Microsoft consumer accounts (MSA). Storm-0558 signed enterprise tokens with a
-/// key of this tenant.
-pub const MSA_TENANT_ID: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+use mailtrail_event::MSA_CONSUMER_TENANT_ID as MSA_TENANT_ID;
 
 /// Lifetime above which a token is unusual: Entra ID issues access tokens for 60–90 minutes.
 const LONG_LIFETIME_SECS: i64 = 2 * 3600;

@@ -98,11 +98,13 @@ pub use crate::fetch::{
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Fetch, FetchError, FetchErrorKind, HttpFetcher,
     ProviderMetadata, check_url, discover, fetch_jwks,
 };
-pub use crate::inspect::{Finding, Inspection, MSA_TENANT_ID, Severity};
+pub use crate::inspect::{Finding, Inspection, Severity};
 pub use crate::jwk::{Jwk, JwkSet, MAX_KEYS, RejectedKey};
 pub use crate::jws::{DEFAULT_MAX_TOKEN_BYTES, Header, KEY_POINTER_HEADERS, verify_jws};
 pub use crate::key::{MAX_RSA_BITS, MIN_RSA_BITS, SignatureInvalid, VerifyingKey};
 pub use crate::store::{IssuerPattern, KeyStore, TrustedIssuer};
+/// The tenant id of Microsoft consumer accounts (MSA), whose keys signed Storm-0558's forgeries.
+pub use mailtrail_event::MSA_CONSUMER_TENANT_ID;
 pub use url::Url;
 
 pub use crate::validator::{
