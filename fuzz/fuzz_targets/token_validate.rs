@@ -16,7 +16,10 @@ fn setup() -> &'static (KeyStore, Validator) {
     SETUP.get_or_init(|| {
         let mut store = KeyStore::new();
         let keys = JwkSet::from_json(JWKS.as_bytes()).expect("fixed key set");
-        store.insert(TrustedIssuer::new("https://login.microsoftonline.com/{tenantid}/v2.0", keys));
+        store.insert(TrustedIssuer::new(
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            keys,
+        ));
         let validator = Validator::new(ValidationOptions::any_audience()).expect("options");
         (store, validator)
     })
