@@ -32,7 +32,7 @@ pub(crate) struct Args {
     #[command(flatten)]
     store: StoreArg,
     /// Commit (sync, sign checkpoints, publish to search) after this many new records.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 500_000)]
     commit_every: u64,
     /// Do not update the search index now; it catches up from the store later (`mailtrail reindex`
     /// or the next ingest).
