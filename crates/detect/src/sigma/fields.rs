@@ -662,7 +662,7 @@ pub(crate) fn any_list_value<'e>(ev: &'e AuditEvent, name: &str) -> Option<Event
             if p.name.eq_ignore_ascii_case(name)
                 && let Some(v) = p.new_value.as_deref()
             {
-                values.push(EventValue::Str(Cow::Borrowed(v)));
+                values.push(EventValue::Str(unquote(v)));
             }
         }
     }
@@ -677,7 +677,7 @@ fn targets<'e>(canon: Canon, d: &'e mailtrail_event::DirectoryAudit) -> Option<E
     let mut values = Vec::new();
     let mut push = |s: Option<&'e str>| {
         if let Some(s) = s {
-            values.push(EventValue::Str(Cow::Borrowed(s)));
+            values.push(EventValue::Str(unquote(s)));
         }
     };
     for t in &d.targets {
@@ -708,6 +708,20 @@ fn targets<'e>(canon: Canon, d: &'e mailtrail_event::DirectoryAudit) -> Option<E
         }
     }
     collapse(values)
+}
+
+/// Entra ID writes modified property values as JSON text, so a string value arrives quoted
+/// (`"False"` with the quotes). Rules compare against the value: a quoted string is unquoted;
+/// anything else (lists, objects, plain text) is kept as written.
+fn unquote(s: &str) -> Cow<'_, str> {
+    if s.len() >= 2
+        && s.starts_with('"')
+        && s.ends_with('"')
+        && let Ok(inner) = serde_json::from_str::<String>(s)
+    {
+        return Cow::Owned(inner);
+    }
+    Cow::Borrowed(s)
 }
 
 /// The result as written plus the outcome SigmaHQ's rules compare against.
@@ -897,6 +911,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(s(canon_value(Canon::UserIdByKind, &signin)), vec!["0b1c"]);
+    }
+
+    #[test]
+    fn quoted_modified_property_values_are_unquoted() {
+        assert_eq!(unquote(r#""False""#), "False");
+        assert_eq!(unquote(r#""a \"b\"""#), r#"a "b""#);
+        assert_eq!(unquote(r#"["Mail.Read"]"#), r#"["Mail.Read"]"#);
+        assert_eq!(unquote("plain"), "plain");
+        assert_eq!(unquote(r#"""#), r#"""#);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use rsigma_eval::{
     CompiledRule, CorrelationConfig, CorrelationEngine, CorrelationEventMode, Engine,
 };
 use rsigma_parser::{
-    CorrelationCondition, CorrelationRule, FilterRule, SigmaCollection, SigmaRule, parse_sigma_yaml,
+    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, FilterRule,
+    SigmaCollection, SigmaRule, parse_sigma_yaml,
 };
 
 use super::builtin;
@@ -209,6 +210,8 @@ struct Builder {
     parsed: HashMap<String, SigmaRule>,
     fields: FieldTable,
     meta: HashMap<String, RuleMeta>,
+    /// What each loaded rule (by id and by name) applies to, for the correlations over it.
+    applies: HashMap<String, String>,
 }
 
 fn build(sources: Vec<Source>) -> SigmaRules {
@@ -423,6 +426,10 @@ impl Builder {
             keywords,
         });
         self.by_route[route.index()].push(compiled);
+        for key in [&rule.id, &rule.name].into_iter().flatten() {
+            self.applies
+                .insert(key.clone(), route.describe().to_owned());
+        }
         self.set_fate(&rule, Fate::Loaded);
         self.parsed.insert(id, rule);
     }
@@ -440,6 +447,7 @@ impl Builder {
     ) -> Option<CorrelationSet> {
         let mut pending: Vec<_> = pending
             .into_iter()
+            .map(|(c, file, builtin)| (temporal_means_all(c), file, builtin))
             .filter(|(c, file, builtin)| {
                 let id = c.id.clone().unwrap_or_default();
                 self.claim(&id, &c.title, file, *builtin)
@@ -592,6 +600,18 @@ impl Builder {
                 self.fields.insert(&field);
             }
             let level = Level::from_sigma(corr.level);
+            let mut over: Vec<&str> = corr
+                .rules
+                .iter()
+                .filter_map(|r| self.applies.get(r).map(String::as_str))
+                .collect();
+            over.sort_unstable();
+            over.dedup();
+            let applies_to = if over.is_empty() {
+                "other correlations".to_owned()
+            } else {
+                format!("matches over {}", over.join(", "))
+            };
             self.meta.insert(
                 id.clone(),
                 RuleMeta {
@@ -609,7 +629,7 @@ impl Builder {
                 title: corr.title,
                 kind: RuleKind::Correlation,
                 level,
-                applies_to: format!("correlation of {}", corr.rules.join(", ")),
+                applies_to,
                 file,
                 builtin,
                 record_fields: Vec::new(),
@@ -691,6 +711,25 @@ fn detection_fields(d: &CompiledDetection, out: &mut Vec<String>, keywords: &mut
         CompiledDetection::ArrayMatch { field, .. } => out.push(field.clone()),
         CompiledDetection::Conditional { .. } => {}
     }
+}
+
+/// A `temporal` correlation without a condition means that every referenced rule matched in the
+/// window (Sigma specification); rsigma 0.23 reads it as "at least one". Restore the
+/// specification's meaning. An explicit `gte: 1` over several rules parses the same and is read
+/// the same way: "any one of these rules" is an event count, not a temporal correlation.
+fn temporal_means_all(mut c: CorrelationRule) -> CorrelationRule {
+    if c.correlation_type == CorrelationType::Temporal
+        && c.rules.len() > 1
+        && let CorrelationCondition::Threshold {
+            predicates,
+            field: None,
+            ..
+        } = &mut c.condition
+        && predicates.as_slice() == [(ConditionOperator::Gte, 1)]
+    {
+        *predicates = vec![(ConditionOperator::Gte, c.rules.len() as u64)];
+    }
+    c
 }
 
 /// The fields a correlation reads: group-by, value fields, alias targets.
@@ -830,6 +869,43 @@ correlation: { type: event_count, rules: [nothing_here], group-by: [User], times
         assert_eq!(r.skipped.len(), 1, "{r:?}");
         assert!(r.skipped[0].reason.contains("nothing_here"));
         assert!(rules.inner.correlations.is_none());
+    }
+
+    #[test]
+    fn a_temporal_correlation_without_condition_needs_every_rule() {
+        let yaml = r#"
+title: A
+name: a
+logsource: { product: m365 }
+detection: { sel: { Operation: A }, condition: sel }
+---
+title: B
+name: b
+logsource: { product: m365 }
+detection: { sel: { Operation: B }, condition: sel }
+---
+title: A and B
+correlation: { type: temporal, rules: [a, b], group-by: [UserId], timespan: 5m }
+"#;
+        let rules = SigmaRules::from_yaml("t.yml", yaml);
+        let set = rules.inner.correlations.as_ref().unwrap();
+        assert_eq!(
+            set.correlations[0].condition,
+            CorrelationCondition::Threshold {
+                predicates: vec![(ConditionOperator::Gte, 2)],
+                field: None,
+                percentile: None,
+            }
+        );
+        let corr = rules
+            .report()
+            .loaded()
+            .iter()
+            .find(|r| r.kind == RuleKind::Correlation);
+        assert_eq!(
+            corr.map(|r| r.applies_to.as_str()),
+            Some("matches over UAL records")
+        );
     }
 
     #[test]
