@@ -496,3 +496,47 @@ fn built_in_rules_load_alongside_a_directory_without_clashing() {
     assert!(!own.builtin);
     assert_eq!(own.level, Level::Low);
 }
+
+/// Built-in rules are tuned with Sigma filters, without editing them.
+#[test]
+fn a_sigma_filter_in_a_rule_directory_tunes_a_built_in_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("allow-internal-forwarding.yml"),
+        r#"
+title: Forwarding to our own domain is expected
+id: 7a1f0000-0000-4000-8000-000000000001
+logsource: { product: m365, service: exchange }
+filter:
+    rules:
+        - 4aa85d62-e818-4ffb-8128-35977576b6d5
+    selection:
+        Parameters.ForwardTo|endswith: '@contoso.example'
+    condition: not selection
+"#,
+    )
+    .unwrap();
+    let (rules, report) = SigmaRules::load(true, &[dir.path().to_path_buf()]).unwrap();
+    assert!(report.all_loaded(), "{:?}", report.skipped());
+    assert!(report.loaded().iter().any(|r| r.kind == RuleKind::Filter));
+    let forward = |id: &str, to: &str| {
+        event(&cmdlet(
+            id,
+            "New-InboxRule",
+            &format!(r#"[{{"Name":"Name","Value":"fwd"}},{{"Name":"ForwardTo","Value":"{to}"}}]"#),
+        ))
+    };
+    let matches = run(
+        &rules,
+        &[
+            forward("i1", "assistant@contoso.example"),
+            forward("i2", "x@proton.example"),
+        ],
+    );
+    let fired: Vec<&str> = matches
+        .iter()
+        .filter(|m| m.title == "Inbox rule forwards or redirects mail")
+        .map(|m| m.record_ids[0].as_str())
+        .collect();
+    assert_eq!(fired, ["i2"]);
+}

@@ -155,9 +155,12 @@ fn the_properties_envelope_is_optional_in_rules_and_records() {
         assert_eq!(ids(&run(&rules, &events)), mfa, "{field}");
     }
     // A field outside the table, with and without the envelope.
-    for field in ["properties.crossTenantAccessType", "crossTenantAccessType"] {
+    for field in [
+        "properties.appliedConditionalAccessPolicies",
+        "appliedConditionalAccessPolicies",
+    ] {
         let rules = rules(&format!(
-            "title: Cross tenant\nlogsource: {{product: azure, service: signinlogs}}\ndetection: {{sel: {{{field}|exists: true}}, condition: sel}}\n"
+            "title: Policies\nlogsource: {{product: azure, service: signinlogs}}\ndetection: {{sel: {{{field}|exists: true}}, condition: sel}}\n"
         ));
         assert!(!run(&rules, &events).is_empty(), "{field}");
     }
@@ -369,4 +372,58 @@ fn keyword_rules_search_every_string_of_the_record() {
     let set_mailbox = ual.iter().find(|e| e.operation == "Set-Mailbox").unwrap();
     assert_eq!(ids(&matches), vec![set_mailbox.record_id.as_str()]);
     assert_eq!(stats.record_parses, ual.len() as u64);
+}
+
+/// A Graph sign-in with the given status details, authentication requirement and device.
+fn graph_sign_in(
+    id: &str,
+    code: i64,
+    details: &str,
+    requirement: &str,
+    device_id: &str,
+) -> AuditEvent {
+    event(&format!(
+        r#"{{"id":"{id}","createdDateTime":"2024-03-04T08:00:00Z","userPrincipalName":"alice@contoso.example","userId":"5e1f","appId":"00000002-0000-0ff1-ce00-000000000000","appDisplayName":"Office 365 Exchange Online","ipAddress":"203.0.113.8","clientAppUsed":"Browser","conditionalAccessStatus":"notApplied","isInteractive":true,"authenticationRequirement":"{requirement}","status":{{"errorCode":{code},"failureReason":"Authentication failed during strong authentication request.","additionalDetails":"{details}"}},"deviceDetail":{{"deviceId":"{device_id}","operatingSystem":"Windows10","isCompliant":false,"trustType":""}},"networkLocationDetails":[],"location":{{"city":"Oslo","countryOrRegion":"NO"}}}}"#
+    ))
+}
+
+#[test]
+fn a_sign_in_status_answers_with_its_outcome_reason_and_details() {
+    let Some(rules) = sigmahq_rule("rules/cloud/azure/signin_logs/azure_mfa_denies.yml") else {
+        return;
+    };
+    let denied = graph_sign_in(
+        "d1",
+        500121,
+        "MFA denied; user declined the authentication",
+        "multiFactorAuthentication",
+        "dev-1",
+    );
+    let completed = graph_sign_in(
+        "d2",
+        0,
+        "MFA completed in Azure AD",
+        "multiFactorAuthentication",
+        "dev-1",
+    );
+    assert_eq!(ids(&run(&rules, &[denied, completed])), vec!["d1"]);
+}
+
+#[test]
+fn sigmahq_unknown_device_rule_matches_an_empty_device_and_location_list() {
+    let Some(rules) =
+        sigmahq_rule("rules/cloud/azure/signin_logs/azure_ad_sign_ins_from_unknown_devices.yml")
+    else {
+        return;
+    };
+    let unknown = graph_sign_in("u1", 0, "", "singleFactorAuthentication", "");
+    let known = graph_sign_in(
+        "u2",
+        0,
+        "",
+        "singleFactorAuthentication",
+        "4f3c0000-0000-4000-8000-000000000001",
+    );
+    let mfa = graph_sign_in("u3", 0, "", "multiFactorAuthentication", "");
+    assert_eq!(ids(&run(&rules, &[unknown, known, mfa])), vec!["u1"]);
 }

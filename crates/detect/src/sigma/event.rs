@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 
-use mailtrail_event::{AuditEvent, RecordType};
+use mailtrail_event::{AuditEvent, EventKind, RecordType};
 use rsigma_eval::{Event, EventValue};
 use serde_json::Value;
 
@@ -74,6 +74,26 @@ impl<'a> SigmaEvent<'a> {
                     (Some(op), Some(name)) => Some(EventValue::Array(vec![op, name])),
                     (op, name) => op.or(name),
                 }
+            }
+            // A sign-in's status is an object (Sentinel shows it whole in `Status`): the outcome,
+            // the failure reason and the additional details all answer to it, so SigmaHQ's
+            // `Status: Success` and `Status|contains: 'MFA Denied'` both mean what they say.
+            Resolution::Canon(Canon::Outcome) if self.ev.kind == EventKind::SignIn => {
+                let mut values = Vec::new();
+                for v in [
+                    fields::canon_value(Canon::Outcome, self.ev),
+                    fields::canon_value(Canon::FailureReason, self.ev),
+                    self.record_lookup("status.additionalDetails"),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    match v {
+                        EventValue::Array(a) => values.extend(a),
+                        v => values.push(v),
+                    }
+                }
+                fields::collapse(values)
             }
             Resolution::Canon(canon) => fields::canon_value(*canon, self.ev),
             // Some records keep a list as one string (cmdlet records of the Security & Compliance

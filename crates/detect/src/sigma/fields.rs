@@ -184,10 +184,7 @@ pub(crate) const TABLE: &[(Canon, &[&str])] = &[
     (Canon::Outcome, &["status", "Result"]),
     (Canon::ResultStatus, &["ResultStatus"]),
     (Canon::ResultType, &["ResultType"]),
-    (
-        Canon::ErrorCode,
-        &["status.errorCode", "errorCode", "ErrorNumber"],
-    ),
+    (Canon::ErrorCode, &["status.errorCode", "errorCode"]),
     (
         Canon::FailureReason,
         &["ResultDescription", "failureReason", "status.failureReason"],
@@ -244,7 +241,7 @@ pub(crate) const TABLE: &[(Canon, &[&str])] = &[
     (Canon::IncomingTokenType, &["IncomingTokenType"]),
     (Canon::IsInteractive, &["IsInteractive"]),
     (Canon::CrossTenantAccessType, &["CrossTenantAccessType"]),
-    (Canon::RiskLevel, &["RiskLevelDuringSignIn", "riskLevel"]),
+    (Canon::RiskLevel, &["RiskLevelDuringSignIn"]),
     (
         Canon::Country,
         &[
@@ -285,7 +282,7 @@ pub(crate) const TABLE: &[(Canon, &[&str])] = &[
     ),
     (Canon::MailboxOwner, &["MailboxOwnerUPN"]),
     (Canon::MailboxGuid, &["MailboxGuid"]),
-    (Canon::LogonType, &["LogonType", "InternalLogonType"]),
+    (Canon::LogonType, &["LogonType"]),
     (Canon::ObjectId, &["ObjectId"]),
     (
         Canon::MailAccessType,
@@ -795,6 +792,25 @@ mod tests {
                 .filter_map(|v| v.as_str().map(|s| s.into_owned()))
                 .collect(),
             Some(v) => v.as_str().map(|s| s.into_owned()).into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn the_user_guide_lists_every_name_of_the_table() {
+        let guide = include_str!("../../../../docs/sigma.md");
+        for (_, names) in TABLE {
+            for name in *names {
+                assert!(
+                    guide.contains(&format!("`{name}`")),
+                    "docs/sigma.md lacks `{name}`"
+                );
+            }
+        }
+        for (_, name) in LISTS {
+            assert!(
+                guide.contains(&format!("`{name}`")),
+                "docs/sigma.md lacks `{name}`"
+            );
         }
     }
 

@@ -307,9 +307,13 @@ fn entry(item: &Value) -> Option<(&str, Option<&Value>)> {
     Some((name, value))
 }
 
-/// A value at the end of a path: scalars as they are, structures flattened to their scalars.
+/// A value at the end of a path: scalars as they are, structures flattened to their scalars. An
+/// empty list or object is its text (`[]`, `{}`), which is how Sentinel shows it and how SigmaHQ
+/// rules match it (`NetworkLocationDetails: '[]'`).
 fn leaf<'v>(v: &'v Value, out: &mut Vec<EventValue<'v>>, depth: usize) {
     match v {
+        Value::Array(a) if a.is_empty() => out.push(EventValue::Str(Cow::Borrowed("[]"))),
+        Value::Object(o) if o.is_empty() => out.push(EventValue::Str(Cow::Borrowed("{}"))),
         Value::Array(_) | Value::Object(_) => flatten(v, out, depth),
         other => out.push(EventValue::from(other)),
     }
