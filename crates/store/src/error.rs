@@ -71,6 +71,12 @@ pub enum StoreError {
     /// Signing a checkpoint failed.
     #[error("signing a checkpoint failed: {0}")]
     SigningFailed(String),
+    /// An operation that needs every appended record committed first (retention).
+    #[error("{pending} appended records are not committed yet; commit first")]
+    Uncommitted {
+        /// Records appended since the last commit.
+        pending: u64,
+    },
     /// A write on a store opened read-only.
     #[error("the store was opened read-only")]
     ReadOnly,

@@ -44,11 +44,9 @@ impl Store {
         let dir = self.dir.clone();
         let state_path = self.state_path();
         let st = |e: redb::Error| StoreError::state(&state_path, e);
-        if self.pending_len() > 0 {
-            return Err(StoreError::InvalidEvent {
-                record_id: String::new(),
-                reason: "retention needs every appended record committed first",
-            });
+        let pending = self.pending_len();
+        if pending > 0 {
+            return Err(StoreError::Uncommitted { pending });
         }
         let Store { db, writer, .. } = self;
         let w = writer.as_deref_mut().ok_or(StoreError::ReadOnly)?;
