@@ -487,7 +487,7 @@ fn expand_mail(out: &mut Out<'_>, start: i64, m: &MailSession) {
         out,
         m.hard_deletes,
         "HardDelete",
-        if m.hard_deletes % 2 == 0 {
+        if m.hard_deletes.is_multiple_of(2) {
             DELETED
         } else {
             ARCHIVE

@@ -418,11 +418,12 @@ impl<'a> Planner<'a> {
             dev.tokens.clear();
             interactive = true;
         }
-        if !interactive {
-            if let Some(tok) = dev
+        if !interactive
+            && let Some(tok) = dev
                 .tokens
                 .iter()
                 .find(|k| k.slot == slot && k.issued <= t && k.expires > t + 2 * MINUTE)
+        {
             {
                 return TokenCtx {
                     unique_token_id: tok.id.clone(),
@@ -519,6 +520,7 @@ impl<'a> Planner<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn mail_ctx(
         &self,
         st: &UserState,
@@ -602,10 +604,10 @@ impl<'a> Planner<'a> {
                 (Remote::CommercialVpn | Remote::CloudDesktop, Some(e)) => e.clone(),
                 _ => {
                     let mut e = st.home.clone();
-                    if let Some(p) = user.home_v6 {
-                        if rng.random_bool(0.6) {
-                            e.ip = IpAddr::V6(crate::net::v6_in(&mut rng, p));
-                        }
+                    if let Some(p) = user.home_v6
+                        && rng.random_bool(0.6)
+                    {
+                        e.ip = IpAddr::V6(crate::net::v6_in(&mut rng, p));
                     }
                     e
                 }

@@ -267,6 +267,7 @@ fn storm(a: &mut Attack<'_>, day: i64) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn user_signin(
     a: &mut Attack<'_>,
     user: u32,
@@ -861,8 +862,8 @@ fn harvest(a: &mut Attack<'_>, day: i64) {
         size(y).total_cmp(&size(x))
     });
     for k in 0..targets {
-        let mb = if k < 2 {
-            by_size[k]
+        let mb = if let Some(&big) = by_size.get(k).filter(|_| k < 2) {
+            big
         } else {
             a.rng.random_range(0..n as u32)
         };

@@ -857,7 +857,7 @@ fn internal_message_id(h: u64, server: &str) -> String {
 /// InternetMessageIds look like the sending system wrote them: Exchange Online for colleagues'
 /// mail, other mail services for the outside world.
 fn message_id(h: u64, server: &str, n: u32) -> String {
-    if h % 3 == 0 {
+    if h.is_multiple_of(3) {
         internal_message_id(h, server)
     } else {
         let d = EXTERNAL_MSG_DOMAINS[(h >> 12) as usize % EXTERNAL_MSG_DOMAINS.len()];
