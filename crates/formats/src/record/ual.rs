@@ -33,6 +33,7 @@ struct AppAccessContext<'a> {
     TokenObjectId: Option<Scalar<'a>>,
 }
 
+#[derive(Default)]
 struct Context {
     aad_session_id: Option<String>,
     unique_token_id: Option<String>,
@@ -99,9 +100,8 @@ pub(super) fn build(
     let operation_properties = name_values(f.OperationProperties, "OperationProperties")?;
     let extended_properties = name_values(f.ExtendedProperties, "ExtendedProperties")?;
     let modified_properties = name_values(f.ModifiedProperties, "ModifiedProperties")?;
-    let ctx = app_access_context(f.AppAccessContext)?;
-    let from_ctx =
-        |pick: fn(&Context) -> &Option<String>| ctx.as_ref().and_then(|c| pick(c).clone());
+    // Top-level fields win; AppAccessContext fills what they leave empty.
+    let ctx = app_access_context(f.AppAccessContext)?.unwrap_or_default();
 
     let folders = folders(f.Folders)?;
     let access_type = lookup(&operation_properties, "MailAccessType")
@@ -153,12 +153,12 @@ pub(super) fn build(
         ]),
         user_agent,
         app_id: text(&[&f.AppId, &f.ApplicationId]),
-        client_app_id: text(&[&f.ClientAppId]).or_else(|| from_ctx(|c| &c.client_app_id)),
+        client_app_id: text(&[&f.ClientAppId]).or(ctx.client_app_id),
         session_id: text(&[&f.SessionId]),
-        aad_session_id: text(&[&f.AADSessionId]).or_else(|| from_ctx(|c| &c.aad_session_id)),
-        unique_token_id: text(&[&f.UniqueTokenId]).or_else(|| from_ctx(|c| &c.unique_token_id)),
-        token_tenant_id: text(&[&f.TokenTenantId]).or_else(|| from_ctx(|c| &c.token_tenant_id)),
-        token_object_id: text(&[&f.TokenObjectId]).or_else(|| from_ctx(|c| &c.token_object_id)),
+        aad_session_id: text(&[&f.AADSessionId]).or(ctx.aad_session_id),
+        unique_token_id: text(&[&f.UniqueTokenId]).or(ctx.unique_token_id),
+        token_tenant_id: text(&[&f.TokenTenantId]).or(ctx.token_tenant_id),
+        token_object_id: text(&[&f.TokenObjectId]).or(ctx.token_object_id),
         mailbox_owner_upn: text(&[&f.MailboxOwnerUPN]),
         mailbox_guid: text(&[&f.MailboxGuid]),
         logon_type: [&f.LogonType, &f.Logon_Type]

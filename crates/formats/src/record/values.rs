@@ -214,6 +214,32 @@ impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Item<'a, T> {
     }
 }
 
+/// Reads the JSON array `json`, handing each element to `each` as it is read, so no intermediate
+/// list is allocated.
+fn for_each_in<'de, T: Deserialize<'de>, U>(
+    json: &'de str,
+    each: impl FnMut(T, &mut Vec<U>),
+) -> serde_json::Result<Vec<U>> {
+    struct Each<F, T, U>(F, std::marker::PhantomData<(T, U)>);
+    impl<'de, T: Deserialize<'de>, U, F: FnMut(T, &mut Vec<U>)> Visitor<'de> for Each<F, T, U> {
+        type Value = Vec<U>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<S: de::SeqAccess<'de>>(mut self, mut seq: S) -> Result<Vec<U>, S::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(item) = seq.next_element::<T>()? {
+                (self.0)(item, &mut out);
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(json);
+    let out = de.deserialize_seq(Each(each, std::marker::PhantomData))?;
+    de.end()?;
+    Ok(out)
+}
+
 /// One `{Name, Value}` entry as the UAL writes it, with the spellings Microsoft uses across
 /// workloads (`ModifiedProperties` have `NewValue`/`OldValue` instead of `Value`).
 #[derive(Deserialize)]
@@ -249,25 +275,20 @@ pub(crate) fn name_values(
             message: "expected a list of {Name, Value} entries".into(),
         });
     }
-    let items: Vec<Item<'_, Entry<'_>>> =
-        serde_json::from_str(&json).map_err(|e| nested(field, &e))?;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        match item {
-            Item::Object(e) => {
-                let name = e.name.as_ref().and_then(Scalar::text).unwrap_or_default();
-                let value = e.value.or(e.new_value).map(value_text).unwrap_or_default();
-                out.push(NameValue {
-                    name: name.into_owned(),
-                    value,
-                });
-            }
-            Item::Text(s) => out.extend(ps_entry(&s)),
-            // Other element types carry no name; they stay in the raw record.
-            Item::Other => {}
+    for_each_in(&json, |item: Item<'_, Entry<'_>>, out| match item {
+        Item::Object(e) => {
+            let name = e.name.as_ref().and_then(Scalar::text).unwrap_or_default();
+            let value = e.value.or(e.new_value).map(value_text).unwrap_or_default();
+            out.push(NameValue {
+                name: name.into_owned(),
+                value,
+            });
         }
-    }
-    Ok(out)
+        Item::Text(s) => out.extend(ps_entry(&s)),
+        // Other element types carry no name; they stay in the raw record.
+        Item::Other => {}
+    })
+    .map_err(|e| nested(field, &e))
 }
 
 /// A PowerShell-serialised `{Name, Value}` entry: `@{Value=Bind; Name=MailAccessType}`.
@@ -348,37 +369,34 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
     if json.starts_with("@{") {
         return Ok(ps_folder(&json).into_iter().collect());
     }
-    let items: Vec<Item<'_, RawFolder<'_>>> = match json.as_bytes().first() {
-        Some(b'[') => serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?,
-        Some(b'{') => vec![Item::Object(
-            serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?,
-        )],
-        _ => {
-            return Err(RecordErrorKind::Nested {
-                field: FIELD,
-                message: "expected a list of folders".into(),
-            });
-        }
+    let folder = |item: Item<'_, RawFolder<'_>>, out: &mut Vec<Folder>| match item {
+        Item::Object(f) => out.push(Folder {
+            id: f.id.as_ref().and_then(Scalar::text).map(Cow::into_owned),
+            path: f.path.as_ref().and_then(Scalar::text).map(Cow::into_owned),
+            message_ids: f
+                .items
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| i.internet_message_id.as_ref()?.text())
+                .map(Cow::into_owned)
+                .collect(),
+        }),
+        Item::Text(s) => out.extend(ps_folder(&s)),
+        Item::Other => {}
     };
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        match item {
-            Item::Object(f) => out.push(Folder {
-                id: f.id.as_ref().and_then(Scalar::text).map(Cow::into_owned),
-                path: f.path.as_ref().and_then(Scalar::text).map(Cow::into_owned),
-                message_ids: f
-                    .items
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|i| i.internet_message_id.as_ref()?.text())
-                    .map(Cow::into_owned)
-                    .collect(),
-            }),
-            Item::Text(s) => out.extend(ps_folder(&s)),
-            Item::Other => {}
+    match json.as_bytes().first() {
+        Some(b'[') => for_each_in(&json, folder).map_err(|e| nested(FIELD, &e)),
+        Some(b'{') => {
+            let one = serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?;
+            let mut out = Vec::with_capacity(1);
+            folder(Item::Object(one), &mut out);
+            Ok(out)
         }
+        _ => Err(RecordErrorKind::Nested {
+            field: FIELD,
+            message: "expected a list of folders".into(),
+        }),
     }
-    Ok(out)
 }
 
 fn ps_folder(s: &str) -> Option<Folder> {
