@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Evidence store figures on `mailtrail simulate` data: ingest throughput (store alone and with the
 # search index), store size against the raw NDJSON, and verify throughput.
-# Usage: bench/store.sh [USERS] [DAYS]   (default 3000 users, 30 days; data kept in target/bench-store/)
+# Usage: bench/store.sh [USERS] [DAYS]   (default 1000 users, 30 days; data kept in target/bench-store/)
 # The store-only part (dedup + segments + Merkle + checkpoints, no parsing) is measured by
 #   cargo bench -p mailtrail-store --bench store
 set -euo pipefail
 cd "$(dirname "$0")/.."
-users=${1:-3000}
+users=${1:-1000}
 days=${2:-30}
 target=${CARGO_TARGET_DIR:-target}
 work=target/bench-store
 mkdir -p "$work"
 
-cargo build --release --locked -p mailtrail >/dev/null
-bin="$target/release/mailtrail"
+# MAILTRAIL_BIN=path uses an already built binary.
+bin=${MAILTRAIL_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --locked -p mailtrail >/dev/null
+  bin="$target/release/mailtrail"
+fi
 
 sim="$work/sim-$users-$days"
 input="$work/input-$users-$days.ndjson"
