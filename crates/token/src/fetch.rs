@@ -144,6 +144,8 @@ fn is_loopback(url: &Url) -> bool {
 #[derive(Debug, Clone)]
 pub struct HttpFetcher {
     agent: ureq::Agent,
+    /// For loopback addresses: never through a proxy, whose loopback is not ours.
+    direct: ureq::Agent,
     max_bytes: u64,
 }
 
@@ -156,15 +158,19 @@ impl Default for HttpFetcher {
 impl HttpFetcher {
     /// A fetcher with this whole-request timeout and response size limit.
     pub fn new(timeout: Duration, max_bytes: u64) -> HttpFetcher {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            // Redirects are followed by hand below, so that each hop is checked.
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .user_agent(concat!("mailtrail-token/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        HttpFetcher { agent, max_bytes }
+        let config = || {
+            ureq::Agent::config_builder()
+                .timeout_global(Some(timeout))
+                // Redirects are followed by hand below, so that each hop is checked.
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .user_agent(concat!("mailtrail-token/", env!("CARGO_PKG_VERSION")))
+        };
+        HttpFetcher {
+            agent: config().build().into(),
+            direct: config().proxy(None).build().into(),
+            max_bytes,
+        }
     }
 }
 
@@ -174,8 +180,12 @@ impl Fetch for HttpFetcher {
         let mut current = url.clone();
         for _ in 0..=MAX_REDIRECTS {
             let fail = |kind| FetchError::new(current.as_str(), kind);
-            let mut response = self
-                .agent
+            let agent = if is_loopback(&current) {
+                &self.direct
+            } else {
+                &self.agent
+            };
+            let mut response = agent
                 .get(current.as_str())
                 .call()
                 .map_err(|e| fail(FetchErrorKind::Transport(e.to_string())))?;
