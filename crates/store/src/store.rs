@@ -24,6 +24,11 @@ const BLOCK_TARGET: usize = 1 << 20;
 const SEGMENT_TARGET: u64 = 256 << 20;
 /// Longest record id and tenant name the store accepts.
 const MAX_NAME_LEN: usize = 1024;
+/// redb page cache of a writer: de-duplication lookups stay fast without memory growing with the
+/// store (redb's default is 1 GiB).
+const WRITER_CACHE: usize = 256 << 20;
+/// redb page cache of a reader.
+const READER_CACHE: usize = 64 << 20;
 /// The tenant of records that name none.
 pub const UNKNOWN_TENANT: &str = "unknown";
 
@@ -1093,6 +1098,7 @@ fn remove_orphans(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<(), StoreEr
 fn open_rw(state: &Path) -> Result<redb::Database, StoreError> {
     redb::Builder::new()
         .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
+        .set_cache_size(WRITER_CACHE)
         .open(state)
         .map_err(|e| StoreError::state(state, e))
 }
@@ -1101,6 +1107,7 @@ fn open_ro(dir: &Path, state: &Path) -> Result<redb::ReadOnlyDatabase, StoreErro
     let try_open = || {
         redb::Builder::new()
             .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
+            .set_cache_size(READER_CACHE)
             .open_read_only(state)
     };
     match try_open() {
