@@ -45,7 +45,7 @@ pub fn guid(n: u64) -> String {
 
 /// The AuditData JSON of UAL record `n`, about 900 bytes, in one of two tenants.
 pub fn ual(n: u64) -> String {
-    let tenant = if n % 3 == 0 {
+    let tenant = if n.is_multiple_of(3) {
         "b7f5d3c1-2a4e-4f6b-9c8d-0e1f2a3b4c5d"
     } else {
         "0c9a8b7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
