@@ -605,7 +605,7 @@ impl Store {
                     short_segments.insert(id, m.len());
                 }
                 Ok(m) if m.len() > len => report.notes.push(format!(
-                    "{} has {} bytes after its last commit (an interrupted write; the next ingest removes them)",
+                    "{} has {} bytes after its last commit (a write in progress, or an interrupted one the next writer removes)",
                     path.display(),
                     m.len() - len
                 )),

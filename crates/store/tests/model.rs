@@ -173,7 +173,10 @@ fn a_torn_last_write_is_rolled_back_on_open_and_the_next_run_resumes() {
     let report = reader.verify(None).unwrap();
     assert!(report.is_ok(), "{:?}", report.findings);
     assert!(
-        report.notes.iter().any(|n| n.contains("interrupted write")),
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("after its last commit")),
         "{:?}",
         report.notes
     );
