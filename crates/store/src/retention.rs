@@ -102,6 +102,14 @@ impl Store {
             let mut decoded = Vec::with_capacity(blocks.len());
             let mut any = false;
             for &(first, (_, offset, count, len)) in &blocks {
+                if len > segment::MAX_BLOCK_LEN {
+                    return Err(StoreError::Damaged {
+                        location: format!("block index entry for seq {first}"),
+                        detail: format!(
+                            "a block of {len} bytes is larger than any block the store writes"
+                        ),
+                    });
+                }
                 let mut buf = vec![0u8; len as usize];
                 file.read_exact_at(&mut buf, offset)
                     .map_err(|e| StoreError::io(&path, e))?;

@@ -46,6 +46,8 @@ pub(crate) const BLOCK_HEADER_LEN: usize = 32;
 /// Largest decompressed payload a reader accepts, so a corrupt header cannot make it allocate
 /// without bound. Writers stay far below it.
 pub(crate) const MAX_BLOCK_RAW_LEN: u32 = 1 << 30;
+/// Largest block (header and compressed payload) a reader accepts.
+pub(crate) const MAX_BLOCK_LEN: u32 = MAX_BLOCK_RAW_LEN + (1 << 20);
 /// Largest record body the store accepts.
 pub const MAX_RECORD_LEN: usize = 64 << 20;
 /// Flag bit: the body was deleted by retention.

@@ -793,6 +793,12 @@ impl Store {
         (segment, offset, count, len): BlockLoc,
     ) -> Result<Vec<StoredRecord>, StoreError> {
         let path = self.segment_path(segment);
+        if len > segment::MAX_BLOCK_LEN {
+            return Err(StoreError::Damaged {
+                location: format!("block index entry for seq {first}"),
+                detail: format!("a block of {len} bytes is larger than any block the store writes"),
+            });
+        }
         let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
         let mut buf = vec![0u8; len as usize];
         file.read_exact_at(&mut buf, offset)

@@ -817,6 +817,13 @@ impl Store {
                 count,
                 detail,
             };
+            if len > segment::MAX_BLOCK_LEN {
+                report
+                    .findings
+                    .push(damaged("the block index gives an impossible length".into()));
+                seqs.skip_block(first, count);
+                continue;
+            }
             if let Some(&actual) = short_segments.get(&seg)
                 && offset + u64::from(len) > actual
             {
