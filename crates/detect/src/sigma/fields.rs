@@ -17,7 +17,6 @@
 //! `docs/sigma.md` carries this table for users; a test checks that every name here appears there.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use mailtrail_event::{AuditEvent, EventKind};
 use rsigma_eval::EventValue;
@@ -424,9 +423,12 @@ pub(crate) fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&
 }
 
 /// Every field name the loaded rules use, resolved once, so the hot path is one hash lookup.
+///
+/// Keyed with Fx hashing: the keys are field names from rule files (configuration, not input), and
+/// the lookup runs for every field probe of every event.
 #[derive(Debug, Default)]
 pub(crate) struct FieldTable {
-    resolved: HashMap<Box<str>, Resolution>,
+    resolved: rustc_hash::FxHashMap<Box<str>, Resolution>,
 }
 
 impl FieldTable {
