@@ -1,5 +1,10 @@
-//! One record through the sign-in normaliser (Graph, Azure Monitor envelope, Sentinel), as `normalize` rebuilds it from the store.
+//! One record through the sign-in normaliser in its Graph, Azure Monitor and Sentinel shapes, as `normalize` rebuilds it from the store.
 #![no_main]
+
+use mailtrail_event::SourceFormat;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    mailtrail_formats::fuzzing::normalize_as(mailtrail_event::SourceFormat::AzureMonitorSignIn, data)
+    mailtrail_formats::fuzzing::normalize_as(SourceFormat::GraphSignIn, data);
+    mailtrail_formats::fuzzing::normalize_as(SourceFormat::AzureMonitorSignIn, data);
+    mailtrail_formats::fuzzing::normalize_as(SourceFormat::SentinelSignIn, data);
 });
