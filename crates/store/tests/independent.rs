@@ -67,7 +67,7 @@ for bundle in data["bundles"]:
     assert root is not None and root == b64(root_b64), "audit path root"
     assert mth(all_leaves[: bundle["tree_size"]]) == root, "RFC 6962 MTH"
     if have_crypto:
-        name, keyid_hex, key_b64 = bundle["key"].split("+")
+        name, keyid_hex, key_b64 = bundle["key"].split("+", 2)  # base64 may contain "+"
         key = b64(key_b64)
         assert key[0] == 1
         assert hashlib.sha256(name.encode() + b"\n" + key).digest()[:4].hex() == keyid_hex, "key id"
