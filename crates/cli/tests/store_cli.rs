@@ -192,13 +192,15 @@ fn a_second_ingest_is_refused_while_one_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until it holds the lock.
+    // Wait until it holds the lock (a debug build on a busy machine can take a while to start).
     let lock = store.join("LOCK");
-    for _ in 0..200 {
-        if std::fs::read_to_string(&lock).is_ok_and(|s| s.contains(&format!("pid {} ", first.id())))
-        {
-            break;
-        }
+    let holder = format!("pid {} ", first.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.contains(&holder)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first ingest never took the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     let file = dir.path().join("a.ndjson");
