@@ -135,3 +135,13 @@ fn summaries_count_per_input_and_per_source() {
     assert_eq!(b.by_source().get(&SourceFormat::ManagementApi), Some(&3));
     assert_eq!((summary.records(), summary.rejected()), (2_501, 2));
 }
+
+#[test]
+fn what_crosses_threads_is_send() {
+    fn send<T: Send>() {}
+    send::<mailtrail_formats::Events>();
+    send::<Record>();
+    send::<mailtrail_formats::Summary>();
+    send::<Reader>();
+    send::<Input>();
+}
