@@ -12,7 +12,6 @@
 //!   by relevance);
 //! * time, IP, numbers: columns only; ranges and CIDR blocks scan the column.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
 
 use mailtrail_event::{AuditEvent, Field, FieldValue};
@@ -41,14 +40,15 @@ pub(crate) const KEYWORD_MAX_BYTES: usize = 1024;
 pub(crate) struct IndexSchema {
     pub(crate) schema: Schema,
     pub(crate) seq: TField,
-    fields: BTreeMap<&'static str, TField>,
+    /// Every searchable field and its handle, in [`SearchField::all`] order.
+    fields: Vec<(SearchField, TField)>,
 }
 
 impl IndexSchema {
     pub(crate) fn new() -> IndexSchema {
         let mut b = Schema::builder();
         let seq = b.add_u64_field(SEQ, NumericOptions::default().set_fast());
-        let mut fields = BTreeMap::new();
+        let mut fields = Vec::new();
         for f in SearchField::all() {
             let name = f.name();
             let handle = match f.kind() {
@@ -83,7 +83,7 @@ impl IndexSchema {
                     b.add_bool_field(name, NumericOptions::default().set_indexed().set_fast())
                 }
             };
-            fields.insert(name, handle);
+            fields.push((f, handle));
         }
         IndexSchema {
             schema: b.build(),
@@ -96,7 +96,10 @@ impl IndexSchema {
     pub(crate) fn field(&self, f: SearchField) -> TField {
         // `new` adds every field `SearchField::all` yields; a miss would be a bug in this file,
         // and the seq field is a harmless stand-in that keeps this total.
-        self.fields.get(f.name()).copied().unwrap_or(self.seq)
+        self.fields
+            .iter()
+            .find(|(g, _)| *g == f)
+            .map_or(self.seq, |(_, h)| *h)
     }
 
     /// Registers the tokenizers the schema names. tantivy does not persist custom tokenizers, so
@@ -112,8 +115,7 @@ impl IndexSchema {
     pub(crate) fn document(&self, seq: u64, ev: &AuditEvent) -> TantivyDocument {
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.seq, seq);
-        for f in SearchField::all() {
-            let handle = self.field(f);
+        for &(f, handle) in &self.fields {
             match f {
                 SearchField::Common(Field::Time) => doc.add_date(handle, date(ev.time)),
                 SearchField::Common(Field::ClientIp) => {
@@ -250,12 +252,10 @@ pub(crate) fn free_text(ev: &AuditEvent) -> Vec<&str> {
         ev.user_id.as_deref(),
         ev.user_agent.as_deref(),
         ev.mailbox_owner_upn.as_deref(),
-        ev.object_id.as_deref(),
         ev.result_status.as_deref(),
     ];
     out.extend(opt.into_iter().flatten());
     out.extend(folders(ev));
-    out.extend(ev.mail_access.iter().flat_map(|m| m.message_ids()));
     for nv in ev
         .parameters
         .iter()
