@@ -877,7 +877,10 @@ impl<'a> Planner<'a> {
         let user = &tenant.users[st.user as usize];
         let n_users = tenant.users.len() as u32;
         // Consenting to a SaaS app: an interactive sign-in to it, then the directory's records.
-        for &(_, _, app, first) in self.consents.iter().filter(|c| c.0 == d && c.1 == st.user) {
+        // Consents are in day order: look at this day's only.
+        let lo = self.consents.partition_point(|c| c.0 < d);
+        let hi = self.consents.partition_point(|c| c.0 <= d);
+        for &(_, _, app, first) in self.consents[lo..hi].iter().filter(|c| c.1 == st.user) {
             let saas = &self.saas[app];
             let at = rng.random_range(ws..we);
             let ua = slot_ua(Slot::Owa, user).to_owned();

@@ -8,10 +8,17 @@ use crate::tenant::Tenant;
 
 /// The tenant as JSON: identity, period, people, shared mailboxes, offices and applications.
 pub(crate) fn tenant_json(t: &Tenant, c: &TenantConfig) -> Value {
+    let mut delegate_of: Vec<Vec<String>> = vec![Vec::new(); t.users.len()];
+    for m in &t.mailboxes {
+        for &d in &m.delegates {
+            delegate_of[d as usize].push(m.upn.clone());
+        }
+    }
     let users: Vec<Value> = t
         .users
         .iter()
-        .map(|u| {
+        .zip(delegate_of)
+        .map(|(u, delegate_of)| {
             json!({
                 "upn": u.upn,
                 "display_name": u.display,
@@ -28,7 +35,7 @@ pub(crate) fn tenant_json(t: &Tenant, c: &TenantConfig) -> Value {
                 "home_network": u.home.provider().name,
                 "home_network_kind": u.home.provider().kind.as_str(),
                 "trips": u.trips,
-                "delegate_of": t.mailboxes.iter().filter(|m| m.delegates.contains(&(t.users.iter().position(|x| x.upn == u.upn).unwrap_or(0) as u32))).map(|m| m.upn.clone()).collect::<Vec<_>>(),
+                "delegate_of": delegate_of,
             })
         })
         .collect();
