@@ -1,7 +1,7 @@
 //! Fuzzes the query parser: any input is parsed or refused with a located error, never a panic
 //! or a stack overflow, and whatever parses prints back to text that parses to the same tree.
 //!
-//! Run with `cargo +nightly fuzz run query_parse` from `crates/index/fuzz`.
+//! Run with `cargo +nightly fuzz run query_parse` from `fuzz/`.
 
 #![no_main]
 
