@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(q.expr(), again.expr(), "{text:?} printed as {printed:?}");
         }
         Err(e) => {
-            assert!(e.column >= 1 && e.column <= text.chars().count() + 1, "{text:?}: {e}");
+            assert!(
+                e.column >= 1 && e.column <= text.chars().count() + 1,
+                "{text:?}: {e}"
+            );
         }
     }
 });
