@@ -41,7 +41,7 @@ impl Default for EngineConfig {
             bulk: BulkConfig::default(),
             spray: SprayConfig::default(),
             sign_in_grace_secs: 6 * 3600,
-            incident_window_secs: 72 * 3600,
+            incident_window_secs: 48 * 3600,
             incident_min_severity: Severity::Medium,
         }
     }

@@ -218,11 +218,12 @@ fn max_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 
 /// Groups findings into incidents.
 ///
-/// Two findings belong together when they share a user, a mailbox, a session, a token, an address
-/// or a non-Microsoft application, and their time ranges come within `window_secs` of each other.
-/// Microsoft first-party application ids are not links: every tenant uses them. Only groups with
-/// a finding of at least `min_severity` become incidents; weaker findings join an incident when
-/// linked to one, and otherwise stay findings.
+/// Findings of at least `min_severity` anchor incidents: two anchors belong together when they share
+/// a user, a mailbox, a session, a token, an address or a non-Microsoft application, and their time
+/// ranges come within `window_secs` of each other. Weaker findings then join the incident they
+/// share the most with, as context; they never join two incidents into one, and alone they stay
+/// findings. Microsoft first-party application ids and service addresses are not links: every
+/// tenant uses them.
 pub(crate) fn group(
     findings: &[Finding],
     parts: &[(BlastRadiusBuilder, Vec<TimelineEntry>)],
@@ -238,6 +239,17 @@ pub(crate) fn group(
         }
         i
     }
+    let near = |a: &Finding, b: &Finding| {
+        let gap = if a.last < b.first {
+            b.first.as_second() - a.last.as_second()
+        } else if b.last < a.first {
+            a.first.as_second() - b.last.as_second()
+        } else {
+            0
+        };
+        gap <= window_secs
+    };
+    let anchor = |i: usize| findings[i].severity >= min_severity;
     let mut by_link: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
         for link in links(&f.entities) {
@@ -245,17 +257,10 @@ pub(crate) fn group(
         }
     }
     for members in by_link.values() {
-        for (k, &a) in members.iter().enumerate() {
-            for &b in &members[k + 1..] {
-                let (fa, fb) = (&findings[a], &findings[b]);
-                let gap = if fa.last < fb.first {
-                    fb.first.as_second() - fa.last.as_second()
-                } else if fb.last < fa.first {
-                    fa.first.as_second() - fb.last.as_second()
-                } else {
-                    0
-                };
-                if gap <= window_secs {
+        let anchors: Vec<usize> = members.iter().copied().filter(|&i| anchor(i)).collect();
+        for (k, &a) in anchors.iter().enumerate() {
+            for &b in &anchors[k + 1..] {
+                if near(&findings[a], &findings[b]) {
                     let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
                     if ra != rb {
                         parent[ra] = rb;
@@ -264,19 +269,33 @@ pub(crate) fn group(
             }
         }
     }
+    // Context findings join the anchored group they share the most links with.
+    let mut joined: Vec<Option<usize>> = vec![None; n];
+    for i in (0..n).filter(|&i| !anchor(i)) {
+        let mut votes: HashMap<usize, usize> = HashMap::new();
+        for link in links(&findings[i].entities) {
+            for &j in by_link.get(&link).into_iter().flatten() {
+                if anchor(j) && near(&findings[i], &findings[j]) {
+                    *votes.entry(find(&mut parent, j)).or_default() += 1;
+                }
+            }
+        }
+        joined[i] = votes
+            .into_iter()
+            .max_by_key(|(root, count)| (*count, std::cmp::Reverse(*root)))
+            .map(|(root, _)| root);
+    }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..n {
-        let r = find(&mut parent, i);
-        groups.entry(r).or_default().push(i);
-    }
-    let mut incidents = Vec::new();
-    for members in groups.into_values() {
-        let severity = members.iter().map(|&i| findings[i].severity).max().unwrap_or_default();
-        if severity < min_severity {
-            continue;
+        let root = if anchor(i) { Some(find(&mut parent, i)) } else { joined[i] };
+        if let Some(root) = root {
+            groups.entry(root).or_default().push(i);
         }
-        incidents.push(build(findings, parts, members));
     }
+    let mut incidents: Vec<Incident> = groups
+        .into_values()
+        .map(|members| build(findings, parts, members))
+        .collect();
     incidents.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.first.cmp(&b.first)));
     incidents
 }
@@ -345,6 +364,11 @@ fn links(e: &Entities) -> impl Iterator<Item = String> + '_ {
         .chain(e.mailboxes.iter().map(|m| format!("u:{m}")))
         .chain(e.sessions.iter().map(|s| format!("s:{s}")))
         .chain(e.tokens.iter().map(|t| format!("t:{t}")))
-        .chain(e.ips.iter().map(|ip| format!("i:{ip}")))
+        .chain(
+            e.ips
+                .iter()
+                .filter(|ip| mailtrail_event::microsoft_service(**ip).is_none())
+                .map(|ip| format!("i:{ip}")),
+        )
         .chain(apps.map(|a| format!("a:{a}")))
 }

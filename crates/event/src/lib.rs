@@ -47,6 +47,7 @@ mod enums;
 mod event;
 mod field;
 mod ip;
+mod network;
 mod record_type;
 mod time;
 
@@ -58,6 +59,7 @@ pub use crate::event::{
 };
 pub use crate::field::{Field, FieldValue};
 pub use crate::ip::parse_client_ip;
+pub use crate::network::microsoft_service;
 pub use crate::record_type::RecordType;
 pub use crate::time::{Timestamp, parse_time};
 

@@ -307,6 +307,11 @@ impl Analytic for GrantThenMailRead {
             return;
         }
         let Some(app) = client_app(ev) else { return };
+        // Grants name Microsoft's own applications as the resources they open (Microsoft Graph,
+        // Exchange Online): those ids say nothing about which client was given access.
+        if app_name(&app).is_some() {
+            return;
+        }
         let tenant = ev.tenant_id.as_deref().unwrap_or_default().to_ascii_lowercase();
         let reader = (tenant.clone(), app.clone());
         while self
@@ -324,7 +329,11 @@ impl Analytic for GrantThenMailRead {
         let object = ev.token_object_id.as_deref().map(str::to_ascii_lowercase);
         // An id link is proof; a first read by an unknown app right after changes is strong
         // circumstantial evidence when nothing else in the tenant explains it.
-        let in_tenant = |c: &&AppChange| c.tenant == tenant && secs_between(c.time, ev.time) >= 0;
+        // Graph directory audits carry no tenant id: a change without one is the tenant's own.
+        let in_tenant = |c: &&AppChange| {
+            (c.tenant.is_empty() || tenant.is_empty() || c.tenant == tenant)
+                && secs_between(c.time, ev.time) >= 0
+        };
         let by_id: Vec<&AppChange> = self
             .changes
             .iter()
@@ -333,7 +342,7 @@ impl Analytic for GrantThenMailRead {
             .collect();
         let (linked, how) = if !by_id.is_empty() {
             (by_id, "names this application")
-        } else if first_read && app_name(&app).is_none() {
+        } else if first_read {
             let recent: Vec<&AppChange> = self
                 .changes
                 .iter()

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
-use mailtrail_event::{AuditEvent, MailAccessType, Timestamp};
+use mailtrail_event::{AuditEvent, MailAccessType, Timestamp, microsoft_service};
 
 use super::{techniques, 
     Analytic, Attribution, Ctx, Evidence, Signal, app_pair, client_app, network_of, secs_between,
@@ -186,7 +186,8 @@ impl BulkMailAccess {
         if !active {
             // A burst starts only where the client or the network is new; it then runs its hour.
             let new_network = !self.mailbox_networks.contains(&(mailbox.to_owned(), network))
-                && !self.tenant_networks.contains(&network);
+                && !self.tenant_networks.contains(&network)
+                && microsoft_service(ip).is_none();
             let new_client = !self.mailbox_clients.contains(&(mailbox.to_owned(), pair));
             if !(new_network || new_client) {
                 self.sync.remove(&key);

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use mailtrail_event::{AuditEvent, MailAccessType, Timestamp, UserType};
+use mailtrail_event::{AuditEvent, MailAccessType, Timestamp, UserType, microsoft_service};
 
 use crate::finding::{Severity, app_label};
 
@@ -136,7 +136,8 @@ impl Attribution {
                 out.push(Attribution::ClientApp { tenant, app });
             }
         }
-        if let Some(ip) = ev.client_ip {
+        // Microsoft's service addresses carry everyone's traffic: never a key.
+        if let Some(ip) = ev.client_ip.filter(|ip| microsoft_service(*ip).is_none()) {
             if let Some(user) = user_key(ev) {
                 out.push(Attribution::UserIp {
                     user: user.clone(),
@@ -279,6 +280,23 @@ pub(crate) fn network_of(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => {
             let s = v6.segments();
             IpAddr::from([s[0], s[1], s[2], 0, 0, 0, 0, 0])
+        }
+    }
+}
+
+/// A place, for "is this the same place?" questions: the /16 of an IPv4 address or the /32 of an
+/// IPv6 one. Coarser than [`network_of`] because phones on a carrier hop between addresses of a
+/// large pool (carrier-grade NAT) within minutes; an attacker's hosting provider is in another
+/// place all the same.
+pub(crate) fn place_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            IpAddr::from([o[0], o[1], 0, 0])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], 0, 0, 0, 0, 0, 0])
         }
     }
 }

@@ -6,19 +6,25 @@
 //! from office to home — but not between networks within minutes, and when they do switch (Wi-Fi to
 //! mobile) the device and its user agent stay the same and the networks are ones they use. So the
 //! detector fires when a session appears on a second network within a short window *and* either
-//! the client differs or the network is new for that user.
+//! the client differs or the network is new for that user — or, at any time in the session's life,
+//! from a second network on another operating system: a session cookie does not move from a
+//! Windows laptop to a Mac.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use mailtrail_event::{AuditEvent, Timestamp};
+use mailtrail_event::{AuditEvent, EventKind, Timestamp, microsoft_service};
 
-use super::{techniques, Analytic, Attribution, Ctx, Evidence, Signal, network_of, secs_between, user_key};
+use super::{
+    Analytic, Attribution, Ctx, Evidence, Signal, place_of, secs_between, techniques, user_key,
+};
 use crate::finding::Severity;
 
 pub(crate) const NAME: &str = "session-replay";
 /// Two networks within this many seconds cannot be one person moving.
 const WINDOW_SECS: i64 = 30 * 60;
+/// A place used by this many users of the tenant is a common one.
+const COMMON_PLACE_USERS: usize = 3;
 /// Sessions idle this long are forgotten.
 const IDLE_SECS: i64 = 24 * 3600;
 
@@ -26,8 +32,29 @@ const IDLE_SECS: i64 = 24 * 3600;
 struct Use {
     network: IpAddr,
     ip: IpAddr,
-    agent: Option<String>,
+    /// The client, per record kind: a sign-in's user agent and Exchange's `ClientInfoString` name
+    /// one device differently, so only agents of the same kind are compared.
+    agent: Option<(EventKind, String)>,
+    os: Option<&'static str>,
     last: Timestamp,
+}
+
+/// The operating system a user agent names, when it names one.
+fn os_family(agent: &str) -> Option<&'static str> {
+    let a = agent.to_ascii_lowercase();
+    if a.contains("iphone") || a.contains("ipad") || a.contains("ios/") || a.contains("ios ") {
+        Some("iOS")
+    } else if a.contains("android") {
+        Some("Android")
+    } else if a.contains("windows") {
+        Some("Windows")
+    } else if a.contains("macintosh") || a.contains("mac os") {
+        Some("macOS")
+    } else if a.contains("linux") || a.contains("x11") {
+        Some("Linux")
+    } else {
+        None
+    }
 }
 
 /// See the module documentation.
@@ -37,6 +64,9 @@ pub(crate) struct SessionReplay {
     sessions: HashMap<String, Vec<Use>>,
     /// Networks each user has used.
     known_networks: HashMap<String, HashSet<IpAddr>>,
+    /// Up to [`COMMON_PLACE_USERS`] users seen at each place: a place many colleagues use (an
+    /// office, a carrier, the company VPN) is not where an attacker replays a session from.
+    place_users: HashMap<IpAddr, Vec<String>>,
     /// Sessions already reported, so one replay is one signal stream.
     reported: HashSet<(String, IpAddr)>,
     last_sweep: Option<Timestamp>,
@@ -65,6 +95,11 @@ impl Analytic for SessionReplay {
 
     fn observe(&mut self, ev: &AuditEvent, ctx: &mut Ctx<'_>) {
         let Some(ip) = ev.client_ip else { return };
+        // A Microsoft service acting for the user carries the user's session from Microsoft's
+        // network: that is not a second place the session is used from.
+        if microsoft_service(ip).is_some() {
+            return;
+        }
         // Failed sign-ins issue nothing: a session id on them proves no possession.
         if ev
             .sign_in
@@ -74,15 +109,24 @@ impl Analytic for SessionReplay {
             return;
         }
         self.sweep(ev.time);
-        let network = network_of(ip);
+        let network = place_of(ip);
         let user = user_key(ev);
-        let agent = ev.user_agent.as_deref().map(|a| a.trim().to_ascii_lowercase());
-        let new_for_user = user.as_ref().is_some_and(|u| {
-            !self
-                .known_networks
-                .get(u)
-                .is_some_and(|nets| nets.contains(&network))
-        });
+        let agent = ev
+            .user_agent
+            .as_deref()
+            .map(|a| (ev.kind, a.trim().to_ascii_lowercase()));
+        let os = ev.user_agent.as_deref().and_then(os_family);
+        let common = self
+            .place_users
+            .get(&network)
+            .is_some_and(|users| users.len() >= COMMON_PLACE_USERS);
+        let new_for_user = !common
+            && user.as_ref().is_some_and(|u| {
+                !self
+                    .known_networks
+                    .get(u)
+                    .is_some_and(|nets| nets.contains(&network))
+            });
 
         let ids = [&ev.aad_session_id, &ev.unique_token_id, &ev.session_id];
         for id in ids.into_iter().flatten() {
@@ -92,26 +136,59 @@ impl Analytic for SessionReplay {
                 .filter(|u| u.network != network && secs_between(u.last, ev.time) <= WINDOW_SECS)
                 .max_by_key(|u| u.last)
                 .cloned();
+            let other_os = os.and_then(|os| {
+                uses.iter()
+                    .filter(|u| u.network != network && u.os.is_some_and(|o| o != os))
+                    .max_by_key(|u| u.last)
+                    .cloned()
+            });
             match uses.iter_mut().find(|u| u.network == network) {
                 Some(u) => {
                     u.last = ev.time;
                     u.ip = ip;
+                    if agent.is_some() {
+                        u.agent = agent.clone();
+                    }
+                    u.os = os.or(u.os);
                 }
                 None => uses.push(Use {
                     network,
                     ip,
                     agent: agent.clone(),
+                    os,
                     last: ev.time,
                 }),
             }
-            let Some(other) = other else { continue };
             if ctx.learning {
                 continue;
             }
-            let other_client = agent.is_some() && other.agent.is_some() && agent != other.agent;
-            if !(other_client || new_for_user) {
-                continue;
-            }
+            let fast = other.filter(|other| {
+                let other_client = match (&agent, &other.agent) {
+                    (Some((k1, a1)), Some((k2, a2))) => k1 == k2 && a1 != a2,
+                    _ => false,
+                };
+                other_client || new_for_user
+            });
+            let (other, why) = match (fast, other_os) {
+                (Some(o), _) => {
+                    let client = matches!((&agent, &o.agent), (Some((k1, a1)), Some((k2, a2))) if k1 == k2 && a1 != a2);
+                    let why = match (client, new_for_user) {
+                        (true, true) => ", by a different client, from a network this user had not used before",
+                        (true, false) => ", by a different client",
+                        _ => ", from a network this user had not used before",
+                    };
+                    (o, why.to_owned())
+                }
+                (None, Some(o)) => {
+                    let why = format!(
+                        ", on {} where it had been used on {}",
+                        os.unwrap_or("another system"),
+                        o.os.unwrap_or("another system")
+                    );
+                    (o, why)
+                }
+                (None, None) => continue,
+            };
             if !self.reported.insert((id.clone(), network)) {
                 continue;
             }
@@ -125,14 +202,8 @@ impl Analytic for SessionReplay {
                 attack: techniques(&["T1550.004", "T1539", "T1557"]),
                 reason: format!(
                     "Session {id} of {user_s} was used from {ip} {minutes} minutes after being used \
-                     from {}{}{}.",
+                     from {}{why}.",
                     other.ip,
-                    if other_client { ", by a different client" } else { "" },
-                    if new_for_user {
-                        ", from a network this user had not used before"
-                    } else {
-                        ""
-                    },
                 ),
                 tenant: ev.tenant_id.clone(),
                 evidence: vec![Evidence::of(ev)],
@@ -146,6 +217,10 @@ impl Analytic for SessionReplay {
             });
         }
         if let Some(u) = user {
+            let seen = self.place_users.entry(network).or_default();
+            if seen.len() < COMMON_PLACE_USERS && !seen.contains(&u) {
+                seen.push(u.clone());
+            }
             self.known_networks.entry(u).or_default().insert(network);
         }
     }
@@ -168,8 +243,8 @@ mod tests {
     fn a_session_on_a_new_network_within_minutes_is_replay() {
         let events = vec![
             used("r1", "2026-01-20T09:00:00Z", "198.51.100.7", "Outlook/16"),
-            used("r2", "2026-01-20T09:10:00Z", "203.0.113.50", "Outlook/16"),
-            used("r3", "2026-01-20T09:12:00Z", "203.0.113.50", "Outlook/16"),
+            used("r2", "2026-01-20T09:10:00Z", "192.0.2.50", "Outlook/16"),
+            used("r3", "2026-01-20T09:12:00Z", "192.0.2.50", "Outlook/16"),
         ];
         let out = run(&mut SessionReplay::default(), &events, None);
         assert_eq!(out.len(), 1, "{out:#?}");
@@ -182,9 +257,9 @@ mod tests {
         let events = vec![
             // Baseline: the user works from both networks.
             used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", "Outlook/16"),
-            used("b2", "2026-01-02T18:00:00Z", "203.0.113.50", "Outlook/16"),
+            used("b2", "2026-01-02T18:00:00Z", "192.0.2.50", "Outlook/16"),
             used("r1", "2026-01-20T09:00:00Z", "198.51.100.7", "Outlook/16"),
-            used("r2", "2026-01-20T09:10:00Z", "203.0.113.50", "Outlook/16"),
+            used("r2", "2026-01-20T09:10:00Z", "192.0.2.50", "Outlook/16"),
         ];
         let out = run(
             &mut SessionReplay::default(),
@@ -195,10 +270,77 @@ mod tests {
     }
 
     #[test]
+    fn a_microsoft_service_using_the_session_is_not_replay() {
+        let events = vec![
+            used("r1", "2026-01-20T09:00:00Z", "198.51.100.7", "Outlook/16"),
+            used("r2", "2026-01-20T09:01:00Z", "40.97.27.103", "Substrate"),
+            used("r3", "2026-01-20T09:02:00Z", "2603:1006:82:4714::1", "REST"),
+        ];
+        assert!(run(&mut SessionReplay::default(), &events, None).is_empty());
+    }
+
+    #[test]
+    fn a_phone_hopping_between_carrier_addresses_is_one_place() {
+        let events = vec![
+            used("r1", "2026-01-20T09:00:00Z", "111.65.38.197", "Phone"),
+            used("r2", "2026-01-20T09:05:00Z", "111.65.54.100", "Phone"),
+            used("r3", "2026-01-20T09:08:00Z", "111.65.60.5", "Phone"),
+        ];
+        assert!(run(&mut SessionReplay::default(), &events, None).is_empty());
+    }
+
+    #[test]
+    fn a_sign_in_agent_and_an_exchange_client_string_are_not_compared() {
+        let mut sign_in = used("s1", "2026-01-20T09:00:00Z", "198.51.100.7", "iOS/18.1 dataaccessd/1.0");
+        sign_in.kind = EventKind::SignIn;
+        let events = vec![
+            used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", "Client=ActiveSync"),
+            used("b2", "2026-01-02T10:00:00Z", "111.65.38.197", "Client=ActiveSync"),
+            sign_in,
+            used("r1", "2026-01-20T09:01:00Z", "111.65.38.197", "Client=ActiveSync"),
+        ];
+        let out = run(
+            &mut SessionReplay::default(),
+            &events,
+            Some(at("2026-01-15T00:00:00Z")),
+        );
+        assert!(out.is_empty(), "{out:#?}");
+    }
+
+    #[test]
+    fn a_session_moving_to_another_operating_system_is_replay_at_any_time() {
+        let mut a = used("s1", "2026-01-20T01:33:59Z", "198.51.100.7", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
+        a.kind = EventKind::SignIn;
+        let mut b = used("s2", "2026-01-20T02:29:03Z", "192.0.2.50", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)");
+        b.kind = EventKind::SignIn;
+        let out = run(&mut SessionReplay::default(), &[a, b], None);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].reason.contains("on macOS where it had been used on Windows"), "{}", out[0].reason);
+    }
+
+    #[test]
+    fn a_place_colleagues_use_is_not_new() {
+        let colleague = |id: &str, user: &str| {
+            let mut ev = used(id, "2026-01-02T09:00:00Z", "192.0.2.9", "Outlook/16");
+            ev.user_id = Some(user.into());
+            ev.aad_session_id = Some(format!("s-{user}"));
+            ev
+        };
+        let events = vec![
+            colleague("c1", "bob@c.example"),
+            colleague("c2", "cat@c.example"),
+            colleague("c3", "dan@c.example"),
+            used("r1", "2026-01-20T09:00:00Z", "198.51.100.7", "Outlook/16"),
+            used("r2", "2026-01-20T09:10:00Z", "192.0.2.50", "Outlook/16"),
+        ];
+        assert!(run(&mut SessionReplay::default(), &events, None).is_empty());
+    }
+
+    #[test]
     fn hours_apart_is_travel_not_replay() {
         let events = vec![
             used("r1", "2026-01-20T09:00:00Z", "198.51.100.7", "Outlook/16"),
-            used("r2", "2026-01-20T13:00:00Z", "203.0.113.50", "Chrome/120"),
+            used("r2", "2026-01-20T13:00:00Z", "192.0.2.50", "Chrome/120"),
         ];
         assert!(run(&mut SessionReplay::default(), &events, None).is_empty());
     }

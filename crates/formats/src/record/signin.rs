@@ -193,7 +193,14 @@ fn read(
         source,
         record_id,
         time,
-        tenant_id: text(&[&e.tenantId, &p.tenantId, &p.AADTenantId]),
+        // Graph sign-ins carry no tenantId: the tenant that logged a sign-in is the resource's.
+        tenant_id: text(&[
+            &e.tenantId,
+            &p.tenantId,
+            &p.AADTenantId,
+            &p.resourceTenantId,
+            &p.ResourceTenantId,
+        ]),
         workload: Some("AzureActiveDirectory".to_owned()),
         operation: "SignIn".to_owned(),
         result_status: error_code.map(|c| if c == 0 { "Success" } else { "Failure" }.to_owned()),

@@ -270,9 +270,14 @@ pub(crate) fn name_values(
         return Ok(ps_entry(&json).into_iter().collect());
     }
     if !json.starts_with('[') {
+        // Security & Compliance cmdlets (RecordType 18: New-ComplianceSearch, …) write their
+        // `Parameters` as the command line itself: `-Name "Case 7" -ExchangeLocation All`.
+        if json.starts_with('-') {
+            return Ok(command_line_parameters(&json));
+        }
         return Err(RecordErrorKind::Nested {
             field,
-            message: "expected a list of {Name, Value} entries".into(),
+            message: "expected a list of {Name, Value} entries or cmdlet parameters".into(),
         });
     }
     for_each_in(&json, |item: Item<'_, Entry<'_>>, out| match item {
@@ -289,6 +294,69 @@ pub(crate) fn name_values(
         Item::Other => {}
     })
     .map_err(|e| nested(field, &e))
+}
+
+/// Splits a PowerShell command line's parameters: `-Name "a b" -Force -Locations 'x','y'` gives
+/// `Name = a b`, `Force = True`, `Locations = x,y`. `-Name:value` is accepted too.
+fn command_line_parameters(s: &str) -> Vec<NameValue> {
+    let mut tokens = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut token = String::new();
+        let mut quoted = false;
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            chars.next();
+            if c == '"' || c == '\'' {
+                quoted = true;
+                for q in chars.by_ref() {
+                    if q == c {
+                        break;
+                    }
+                    token.push(q);
+                }
+            } else {
+                token.push(c);
+            }
+        }
+        tokens.push((token, quoted));
+    }
+    let mut out: Vec<NameValue> = Vec::new();
+    for (token, quoted) in tokens {
+        let is_name = !quoted
+            && token.starts_with('-')
+            && token[1..].starts_with(|c: char| c.is_ascii_alphabetic());
+        if is_name {
+            let body = &token[1..];
+            let (name, value) = match body.split_once(':') {
+                Some((n, v)) => (n, v.trim_start_matches('$').to_owned()),
+                None => (body, String::new()),
+            };
+            out.push(NameValue {
+                name: name.to_owned(),
+                value,
+            });
+        } else if let Some(last) = out.last_mut() {
+            if !last.value.is_empty() {
+                last.value.push(' ');
+            }
+            last.value.push_str(&token);
+        }
+    }
+    for nv in &mut out {
+        if nv.value.is_empty() {
+            nv.value = "True".into();
+        } else if nv.value.eq_ignore_ascii_case("true") || nv.value.eq_ignore_ascii_case("false") {
+            nv.value = if nv.value.eq_ignore_ascii_case("true") { "True" } else { "False" }.into();
+        }
+    }
+    out
 }
 
 /// A PowerShell-serialised `{Name, Value}` entry: `@{Value=Bind; Name=MailAccessType}`.
@@ -413,6 +481,36 @@ fn ps_folder(s: &str) -> Option<Folder> {
         path: get("Path"),
         message_ids: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod command_line_tests {
+    use super::*;
+
+    #[test]
+    fn compliance_cmdlet_parameters_are_split() {
+        let got = command_line_parameters(
+            r#"-Name "Hold review 702" -ExchangeLocation All -Export -Force:$true -Query 'subject:"pay"'"#,
+        );
+        let pairs: Vec<(&str, &str)> = got.iter().map(|n| (n.name.as_str(), n.value.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("Name", "Hold review 702"),
+                ("ExchangeLocation", "All"),
+                ("Export", "True"),
+                ("Force", "True"),
+                ("Query", r#"subject:"pay""#),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_negative_number_is_a_value_not_a_name() {
+        let got = command_line_parameters("-Offset -5 -Name x");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].value, "-5");
+    }
 }
 
 #[cfg(test)]
