@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Parsing allocates a few short strings per record; mimalloc handles that churn much faster than
+// the system allocator (a fifth of hunt's time went to malloc and free).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cmd;
 mod output;
 mod progress;

@@ -2,31 +2,67 @@
 //!
 //! Exports do not come in time order — Purview writes newest first, several files overlap, sign-in
 //! logs sit beside the audit log — but stateful detection must see what happened in the order it
-//! happened. Events are buffered up to a memory budget and sorted by `(time, record id)`; when the
-//! budget is exceeded the sorted run is spilled to a temporary file as `(time, source, raw bytes)`,
-//! zstd-compressed, and the runs are merged at the end, re-normalising each record from its raw
-//! bytes. The same record read twice (overlapping exports, a CSV and an API blob of one record) is
-//! delivered once.
+//! happened. Records are buffered as `(time, record id, source, raw bytes)` — the normalised event
+//! is dropped, it is several times larger than the record — up to a memory budget and sorted; past
+//! the budget the sorted run is spilled to a temporary file, zstd-compressed, and the runs are merged
+//! at the end. A background thread merges and re-normalises each record from its raw bytes while the
+//! engine works on the previous ones. The same record read twice (overlapping exports, a CSV and an
+//! API blob of one record) is delivered once, from its richest source.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
+use std::sync::mpsc;
+use std::thread;
 
 use anyhow::Context;
+use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat, Timestamp};
 
-/// Buffers events, spilling sorted runs to disk past the budget.
+/// What the sorter keeps of one record.
+struct Entry {
+    time: Timestamp,
+    record_id: Box<str>,
+    source: SourceFormat,
+    raw: Bytes,
+}
+
+/// Bytes an entry costs beyond its raw record: the entry, the record id, allocator overhead.
+const ENTRY_OVERHEAD: usize = 96;
+
+impl Entry {
+    fn of(ev: AuditEvent) -> Entry {
+        Entry {
+            time: ev.time,
+            record_id: ev.record_id.into_boxed_str(),
+            source: ev.source,
+            raw: ev.raw,
+        }
+    }
+
+    fn cost(&self) -> usize {
+        self.raw.len() + self.record_id.len() + ENTRY_OVERHEAD
+    }
+}
+
+/// Time, then record id, then source: of two copies of one record the one from the richer source
+/// (the raw audit record before Sentinel's or Defender's reshaping of it) comes first and is kept.
+fn order(a: &Entry, b: &Entry) -> Ordering {
+    a.time
+        .cmp(&b.time)
+        .then_with(|| a.record_id.cmp(&b.record_id))
+        .then_with(|| a.source.cmp(&b.source))
+}
+
+/// Buffers records, spilling sorted runs to disk past the budget.
 pub(crate) struct TimeSorter {
-    buffer: Vec<AuditEvent>,
+    buffer: Vec<Entry>,
     buffered_bytes: usize,
     budget: usize,
     runs: Vec<tempfile::NamedTempFile>,
     spilled: u64,
 }
-
-/// What one event costs in memory beyond its raw bytes, roughly.
-const EVENT_OVERHEAD: usize = 640;
 
 impl TimeSorter {
     pub(crate) fn new(budget: usize) -> Self {
@@ -40,8 +76,9 @@ impl TimeSorter {
     }
 
     pub(crate) fn push(&mut self, ev: AuditEvent) -> anyhow::Result<()> {
-        self.buffered_bytes += ev.raw.len() + EVENT_OVERHEAD;
-        self.buffer.push(ev);
+        let entry = Entry::of(ev);
+        self.buffered_bytes += entry.cost();
+        self.buffer.push(entry);
         if self.buffered_bytes >= self.budget {
             self.spill()?;
         }
@@ -54,12 +91,13 @@ impl TimeSorter {
     }
 
     fn spill(&mut self) -> anyhow::Result<()> {
-        sort(&mut self.buffer);
-        let file = tempfile::NamedTempFile::new()
-            .context("cannot create a temporary file to sort events (set TMPDIR to a disk with space)")?;
+        self.buffer.sort_unstable_by(order);
+        let file = tempfile::NamedTempFile::new().context(
+            "cannot create a temporary file to sort events (set TMPDIR to a disk with space)",
+        )?;
         let mut out = zstd::Encoder::new(BufWriter::new(file.reopen()?), 1)?;
-        for ev in self.buffer.drain(..) {
-            write_entry(&mut out, &ev)?;
+        for entry in self.buffer.drain(..) {
+            write_entry(&mut out, &entry)?;
             self.spilled += 1;
         }
         out.finish()?.flush()?;
@@ -68,53 +106,43 @@ impl TimeSorter {
         Ok(())
     }
 
-    /// Every event in `(time, record id)` order, each record once.
+    /// Every event in `(time, record id)` order, each record once, normalised on a background
+    /// thread.
     pub(crate) fn finish(mut self) -> anyhow::Result<SortedEvents> {
-        sort(&mut self.buffer);
-        let mut heap = BinaryHeap::new();
+        self.buffer.sort_unstable_by(order);
         let mut runs = Vec::new();
-        for (i, file) in self.runs.iter().enumerate() {
-            let mut run = RunReader::open(file)?;
-            if let Some(ev) = run.next_event()? {
-                heap.push(Reverse(Head(ev, i)));
-            }
-            runs.push(run);
+        for file in &self.runs {
+            runs.push(RunReader::open(file)?);
         }
-        let memory = self.buffer.into_iter();
+        let merge = Merge::new(runs, self.buffer)?;
+        let (tx, rx) = mpsc::sync_channel::<anyhow::Result<AuditEvent>>(4096);
+        let files = self.runs;
+        let handle = thread::Builder::new()
+            .name("mailtrail-sort".into())
+            .spawn(move || {
+                let _files = files;
+                merge.run(&tx)
+            })
+            .context("starting the merge thread")?;
         Ok(SortedEvents {
-            _files: self.runs,
-            runs,
-            heap,
-            memory: memory.peekable(),
-            last: None,
-            duplicates: 0,
+            rx: Some(rx),
+            handle: Some(handle),
         })
     }
 }
 
-/// Time, then record id, then source: of two copies of one record the one from the richer source
-/// (the raw audit record before Sentinel's or Defender's reshaping of it) comes first and is kept.
-fn order(a: &AuditEvent, b: &AuditEvent) -> Ordering {
-    a.time
-        .cmp(&b.time)
-        .then_with(|| a.record_id.cmp(&b.record_id))
-        .then_with(|| a.source.cmp(&b.source))
-}
-
-fn sort(events: &mut [AuditEvent]) {
-    events.sort_unstable_by(order);
-}
-
-fn write_entry(out: &mut impl Write, ev: &AuditEvent) -> std::io::Result<()> {
+fn write_entry(out: &mut impl Write, e: &Entry) -> std::io::Result<()> {
     let source = SourceFormat::ALL
         .iter()
-        .position(|s| *s == ev.source)
+        .position(|s| *s == e.source)
         .unwrap_or(0) as u8;
-    out.write_all(&ev.time.as_second().to_le_bytes())?;
-    out.write_all(&ev.time.subsec_nanosecond().to_le_bytes())?;
+    out.write_all(&e.time.as_second().to_le_bytes())?;
+    out.write_all(&e.time.subsec_nanosecond().to_le_bytes())?;
     out.write_all(&[source])?;
-    out.write_all(&(ev.raw.len() as u64).to_le_bytes())?;
-    out.write_all(&ev.raw)
+    out.write_all(&(e.record_id.len() as u32).to_le_bytes())?;
+    out.write_all(e.record_id.as_bytes())?;
+    out.write_all(&(e.raw.len() as u64).to_le_bytes())?;
+    out.write_all(&e.raw)
 }
 
 struct RunReader {
@@ -128,37 +156,39 @@ impl RunReader {
         })
     }
 
-    fn next_event(&mut self) -> anyhow::Result<Option<AuditEvent>> {
-        let mut head = [0u8; 8 + 4 + 1 + 8];
+    fn next_entry(&mut self) -> anyhow::Result<Option<Entry>> {
+        let mut head = [0u8; 8 + 4 + 1 + 4];
         match self.input.read_exact(&mut head) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e).context("reading a sorted run back from its temporary file"),
         }
-        let mut i64b = [0u8; 8];
-        i64b.copy_from_slice(&head[0..8]);
-        let secs = i64::from_le_bytes(i64b);
-        let mut i32b = [0u8; 4];
-        i32b.copy_from_slice(&head[8..12]);
-        let nanos = i32::from_le_bytes(i32b);
+        let secs = i64::from_le_bytes(head[0..8].try_into().context("corrupt sorted run")?);
+        let nanos = i32::from_le_bytes(head[8..12].try_into().context("corrupt sorted run")?);
         let source = SourceFormat::ALL
             .get(usize::from(head[12]))
             .copied()
             .unwrap_or_default();
-        i64b.copy_from_slice(&head[13..21]);
-        let len = usize::try_from(u64::from_le_bytes(i64b)).context("corrupt sorted run")?;
+        let id_len = u32::from_le_bytes(head[13..17].try_into().context("corrupt sorted run")?);
+        let mut id = vec![0u8; id_len as usize];
+        self.input.read_exact(&mut id)?;
+        let mut len = [0u8; 8];
+        self.input.read_exact(&mut len)?;
+        let len = usize::try_from(u64::from_le_bytes(len)).context("corrupt sorted run")?;
         let mut raw = vec![0u8; len];
         self.input.read_exact(&mut raw)?;
-        // The record was normalised once already; doing it again from its bytes gives the same
-        // event (the formats crate guarantees it) without keeping the event in memory.
-        let mut ev = mailtrail_formats::normalize(source, raw.into())
-            .context("re-reading a record from a sorted run")?;
-        ev.time = Timestamp::new(secs, nanos).unwrap_or(ev.time);
-        Ok(Some(ev))
+        Ok(Some(Entry {
+            time: Timestamp::new(secs, nanos).context("corrupt sorted run")?,
+            record_id: String::from_utf8(id)
+                .context("corrupt sorted run")?
+                .into_boxed_str(),
+            source,
+            raw: raw.into(),
+        }))
     }
 }
 
-struct Head(AuditEvent, usize);
+struct Head(Entry, usize);
 
 impl PartialEq for Head {
     fn eq(&self, other: &Self) -> bool {
@@ -177,23 +207,29 @@ impl Ord for Head {
     }
 }
 
-/// The merged, de-duplicated stream.
-pub(crate) struct SortedEvents {
-    _files: Vec<tempfile::NamedTempFile>,
+/// The k-way merge of the spilled runs and the in-memory remainder.
+struct Merge {
     runs: Vec<RunReader>,
     heap: BinaryHeap<Reverse<Head>>,
-    memory: std::iter::Peekable<std::vec::IntoIter<AuditEvent>>,
-    last: Option<(Timestamp, String)>,
-    duplicates: u64,
+    memory: std::iter::Peekable<std::vec::IntoIter<Entry>>,
 }
 
-impl SortedEvents {
-    /// Records dropped because the same record id at the same time was already delivered.
-    pub(crate) fn duplicates(&self) -> u64 {
-        self.duplicates
+impl Merge {
+    fn new(mut runs: Vec<RunReader>, memory: Vec<Entry>) -> anyhow::Result<Self> {
+        let mut heap = BinaryHeap::new();
+        for (i, run) in runs.iter_mut().enumerate() {
+            if let Some(e) = run.next_entry()? {
+                heap.push(Reverse(Head(e, i)));
+            }
+        }
+        Ok(Self {
+            runs,
+            heap,
+            memory: memory.into_iter().peekable(),
+        })
     }
 
-    fn next_any(&mut self) -> anyhow::Result<Option<AuditEvent>> {
+    fn next(&mut self) -> anyhow::Result<Option<Entry>> {
         let from_memory = match (self.heap.peek(), self.memory.peek()) {
             (None, None) => return Ok(None),
             (None, Some(_)) => true,
@@ -203,27 +239,82 @@ impl SortedEvents {
         if from_memory {
             return Ok(self.memory.next());
         }
-        let Some(Reverse(Head(ev, i))) = self.heap.pop() else {
+        let Some(Reverse(Head(e, i))) = self.heap.pop() else {
             return Ok(None);
         };
-        if let Some(next) = self.runs[i].next_event()? {
+        if let Some(next) = self.runs[i].next_entry()? {
             self.heap.push(Reverse(Head(next, i)));
         }
-        Ok(Some(ev))
+        Ok(Some(e))
     }
 
-    /// The next event, or `None` at the end.
-    pub(crate) fn next_event(&mut self) -> anyhow::Result<Option<AuditEvent>> {
-        while let Some(ev) = self.next_any()? {
-            let key = (ev.time, ev.record_id.clone());
-            if self.last.as_ref() == Some(&key) {
-                self.duplicates += 1;
+    /// Sends every distinct record, normalised, in order; returns how many duplicates it dropped.
+    fn run(mut self, tx: &mpsc::SyncSender<anyhow::Result<AuditEvent>>) -> u64 {
+        let mut duplicates = 0;
+        let mut last: Option<(Timestamp, Box<str>)> = None;
+        loop {
+            let entry = match self.next() {
+                Ok(Some(e)) => e,
+                Ok(None) => return duplicates,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return duplicates;
+                }
+            };
+            if last
+                .as_ref()
+                .is_some_and(|(t, id)| *t == entry.time && *id == entry.record_id)
+            {
+                duplicates += 1;
                 continue;
             }
-            self.last = Some(key);
-            return Ok(Some(ev));
+            // The record was normalised once already; doing it again from its bytes gives the
+            // same event (the formats crate guarantees it) without having kept the event.
+            let event = mailtrail_formats::normalize(entry.source, entry.raw)
+                .map(|mut ev| {
+                    ev.time = entry.time;
+                    ev
+                })
+                .context("re-reading a record while ordering events by time");
+            last = Some((entry.time, entry.record_id));
+            if tx.send(event).is_err() {
+                return duplicates;
+            }
         }
-        Ok(None)
+    }
+}
+
+/// The merged, de-duplicated stream.
+pub(crate) struct SortedEvents {
+    rx: Option<mpsc::Receiver<anyhow::Result<AuditEvent>>>,
+    handle: Option<thread::JoinHandle<u64>>,
+}
+
+impl SortedEvents {
+    /// The next event, or `None` at the end.
+    pub(crate) fn next_event(&mut self) -> anyhow::Result<Option<AuditEvent>> {
+        match self.rx.as_ref().map(mpsc::Receiver::recv) {
+            Some(Ok(ev)) => ev.map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Ends the stream; returns how many records were dropped as duplicates.
+    pub(crate) fn finish(mut self) -> u64 {
+        self.rx = None;
+        self.handle
+            .take()
+            .map(|h| h.join().unwrap_or(0))
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for SortedEvents {
+    fn drop(&mut self) {
+        self.rx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
     }
 }
 
@@ -239,24 +330,24 @@ mod tests {
         mailtrail_formats::normalize(SourceFormat::UalNdjson, raw.into_bytes().into()).unwrap()
     }
 
-    fn drain(mut s: SortedEvents) -> Vec<(i64, String)> {
+    fn drain(mut s: SortedEvents) -> (Vec<(i64, String)>, u64) {
         let mut out = Vec::new();
         while let Some(ev) = s.next_event().unwrap() {
             out.push((ev.time.as_second(), ev.record_id));
         }
-        out
+        (out, s.finish())
     }
 
     #[test]
     fn events_come_out_in_time_order_across_spilled_runs() {
         // A tiny budget forces a spill every few events.
-        let mut sorter = TimeSorter::new(3 * (EVENT_OVERHEAD + 100));
+        let mut sorter = TimeSorter::new(3 * (ENTRY_OVERHEAD + 140));
         let times = [50, 10, 40, 30, 20, 60, 0, 70, 35];
         for (i, t) in times.iter().enumerate() {
             sorter.push(event(&format!("r{i}"), 1_700_000_000 + t)).unwrap();
         }
         assert!(sorter.spilled() > 0);
-        let out = drain(sorter.finish().unwrap());
+        let (out, _) = drain(sorter.finish().unwrap());
         let got: Vec<i64> = out.iter().map(|(t, _)| t - 1_700_000_000).collect();
         let mut want = times.to_vec();
         want.sort();
@@ -265,17 +356,14 @@ mod tests {
 
     #[test]
     fn the_same_record_read_twice_is_delivered_once() {
-        let mut sorter = TimeSorter::new(2 * (EVENT_OVERHEAD + 100));
+        let mut sorter = TimeSorter::new(2 * (ENTRY_OVERHEAD + 140));
         for _ in 0..3 {
             sorter.push(event("same", 1_700_000_000)).unwrap();
         }
         sorter.push(event("other", 1_700_000_000)).unwrap();
-        let mut s = sorter.finish().unwrap();
-        let mut ids = Vec::new();
-        while let Some(ev) = s.next_event().unwrap() {
-            ids.push(ev.record_id);
-        }
+        let (out, duplicates) = drain(sorter.finish().unwrap());
+        let ids: Vec<&str> = out.iter().map(|(_, id)| id.as_str()).collect();
         assert_eq!(ids, ["other", "same"]);
-        assert_eq!(s.duplicates(), 2);
+        assert_eq!(duplicates, 2);
     }
 }

@@ -10,6 +10,7 @@
 //! as also published in Azure's BGP service communities (Exchange: 12076:5010).
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 /// `(network, prefix length, service)`.
 const NETWORKS: &[(&str, u8, &str)] = &[
@@ -76,10 +77,18 @@ const NETWORKS: &[(&str, u8, &str)] = &[
 /// assert_eq!(microsoft_service("203.0.113.9".parse().unwrap()), None);
 /// ```
 pub fn microsoft_service(ip: IpAddr) -> Option<&'static str> {
-    NETWORKS.iter().find_map(|(net, prefix, service)| {
-        let net: IpAddr = net.parse().ok()?;
-        contains(net, *prefix, ip).then_some(*service)
-    })
+    // Called for every record by several detectors: parse the table once.
+    static PARSED: OnceLock<Vec<(IpAddr, u8, &'static str)>> = OnceLock::new();
+    let table = PARSED.get_or_init(|| {
+        NETWORKS
+            .iter()
+            .filter_map(|(net, prefix, service)| Some((net.parse().ok()?, *prefix, *service)))
+            .collect()
+    });
+    table
+        .iter()
+        .find(|(net, prefix, _)| contains(*net, *prefix, ip))
+        .map(|(_, _, service)| *service)
 }
 
 fn contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
@@ -104,6 +113,7 @@ mod tests {
     fn every_listed_network_parses() {
         for (net, prefix, _) in NETWORKS {
             let ip: IpAddr = net.parse().unwrap();
+            // Every entry parses: none is silently dropped from the table.
             assert!(*prefix <= if ip.is_ipv4() { 32 } else { 128 }, "{net}/{prefix}");
             assert!(microsoft_service(ip).is_some(), "{net}");
         }

@@ -71,7 +71,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         builtin_rules: true,
         ioc: Vec::new(),
         strict: false,
-        sort_memory: 192,
+        sort_memory: 256,
     })?;
     hunt::write_report(&report, Format::Table, None)?;
     if let Some(path) = &args.html {

@@ -57,8 +57,8 @@ pub(crate) struct Args {
     /// Stop at the first malformed record (exit status 2).
     #[arg(long)]
     strict: bool,
-    /// Memory for sorting events by time before spilling to temporary files, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 192)]
+    /// Memory for ordering records by time before spilling to temporary files, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
     sort_memory: usize,
 }
 
@@ -153,6 +153,7 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
             engine.learn(&ev);
             progress.tick("learning");
         }
+        events.finish();
     }
     let read = read_sorted(&plan.paths, &options, budget, &progress, "reading")?;
     rejected += read.rejected;
@@ -166,7 +167,7 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         engine.process(&ev);
         progress.tick("hunting");
     }
-    let duplicates = events.duplicates();
+    let duplicates = events.finish();
     progress.finish();
     if duplicates > 0 {
         tracing::info!(duplicates, "Records read more than once were analysed once.");
