@@ -27,7 +27,9 @@ use crate::records::{
     TokenCtx, format_ip,
 };
 use crate::rng::{self, SimRng, guid, normal, pick, poisson, stream, tag};
-use crate::tenant::{AppPurpose, Browser, Desktop, INBOX, Phone, Remote, Role, Tenant, User};
+use crate::tenant::{
+    AppPurpose, Browser, Computer, Desktop, INBOX, Os, Phone, Remote, Role, Tenant, User,
+};
 
 pub(crate) const EXCHANGE: &str = "00000002-0000-0ff1-ce00-000000000000";
 pub(crate) const EXCHANGE_NAME: &str = "Office 365 Exchange Online";
@@ -149,25 +151,66 @@ struct Token {
     expires: i64,
 }
 
-/// A device: its Entra ID session and tokens.
+/// What a device is, which decides how its sign-ins look and how long its sessions last.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// The work computer, joined to (Windows) or registered with (Mac) Entra ID. Its Primary
+    /// Refresh Token carries one session that Outlook, Teams and browser single sign-on share.
+    Work(Computer),
+    /// A phone, registered through its mail or authenticator app.
+    Phone(Phone),
+    /// A personal computer at home: a browser on a device Entra ID does not know.
+    Home(Computer),
+}
+
+/// An Entra ID session: the `sessionId` every token issued from one interactive sign-in carries.
+#[derive(Clone, Debug)]
+struct Session {
+    id: String,
+    /// When the device next signs in interactively (a restart, a new password, an expired
+    /// cookie): the session does not outlive it.
+    expires: i64,
+}
+
+/// One device: its Entra ID session and the tokens its apps hold. A session never leaves the
+/// device it started on.
 #[derive(Clone, Debug)]
 pub(crate) struct Device {
     id: String,
     name: String,
-    session: Option<(String, i64)>,
+    kind: Kind,
+    session: Option<Session>,
     tokens: Vec<Token>,
-    phone: bool,
+    /// The end of its last use and the network it used: a device does not change network within
+    /// minutes (a phone flapping between home Wi-Fi and cellular aside).
+    last: Option<(i64, Endpoint)>,
 }
 
 impl Device {
-    fn new(rng: &mut SimRng, name: String, phone: bool) -> Self {
+    fn new(rng: &mut SimRng, name: String, kind: Kind) -> Self {
         Self {
             id: guid(rng),
             name,
+            kind,
             session: None,
             tokens: Vec::new(),
-            phone,
+            last: None,
         }
+    }
+
+    /// How long a session started now lasts on this device.
+    fn session_life(&self, rng: &mut SimRng) -> i64 {
+        let days = match self.kind {
+            // A Primary Refresh Token renews itself while the machine is used; a restart or a
+            // sign-in with credentials now and then starts a new session.
+            Kind::Work(_) => rng.random_range(2..14),
+            // The mail app's refresh token lives for months; a reinstall or a password change
+            // ends it.
+            Kind::Phone(_) => rng.random_range(20..60),
+            // "Stay signed in" in a personal browser, until the cookie is cleared or lapses.
+            Kind::Home(_) => rng.random_range(7..30),
+        };
+        days * DAY
     }
 }
 
@@ -175,12 +218,15 @@ impl Device {
 #[derive(Clone, Debug)]
 pub(crate) struct UserState {
     pub(crate) user: u32,
-    laptop: Device,
+    work: Device,
     phone: Device,
+    home_pc: Option<Device>,
     home: Endpoint,
-    phone_gen: u32,
     /// Mailboxes this person reads as a delegate.
     delegate_of: Vec<u32>,
+    /// Roughly when any of this person's devices was last used: after a flight nothing happens
+    /// before the plane lands.
+    last_active: i64,
 }
 
 /// Where someone is on a given day.
@@ -219,96 +265,146 @@ const SAAS_SCOPES: &[&str] = &[
     "Mail.Read User.Read offline_access openid profile",
 ];
 
-fn browser_ua(b: Browser, mac: bool) -> &'static str {
-    match (b, mac) {
-        (Browser::Safari, _) | (_, true) if b == Browser::Safari || mac => {
+/// No device changes network within this long of its last use, a phone at home aside.
+const SETTLE: i64 = 10 * MINUTE;
+/// The shortest flight, from the last use before it to the first use after it.
+const FLIGHT: i64 = 6 * HOUR;
+
+fn browser_ua(c: Computer) -> &'static str {
+    match (c.os, c.browser) {
+        (Os::Mac, Browser::Safari) => {
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"
         }
-        (Browser::Edge, _) => {
+        (Os::Mac, Browser::Chrome) => {
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+        }
+        (Os::Mac, Browser::Edge) => {
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
+        }
+        (Os::Mac, Browser::Firefox) => {
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0"
+        }
+        // Safari does not run on Windows; the tenant never draws that pair.
+        (Os::Windows, Browser::Edge | Browser::Safari) => {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
         }
-        (Browser::Chrome, _) => {
+        (Os::Windows, Browser::Chrome) => {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
         }
-        _ => "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        (Os::Windows, Browser::Firefox) => {
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+        }
     }
 }
 
-/// The user agent a client app sends when it signs in.
-pub(crate) fn slot_ua(slot: Slot, user: &User) -> &'static str {
-    let mac = user.desktop == Some(Desktop::Mac);
-    match slot {
-        Slot::OutlookWin => {
+/// The user agent a client app on a device sends when it signs in.
+fn agent(slot: Slot, kind: Kind) -> &'static str {
+    let os = match kind {
+        Kind::Work(c) | Kind::Home(c) => c.os,
+        Kind::Phone(_) => Os::Windows,
+    };
+    match (slot, kind) {
+        (Slot::OutlookWin, _) => {
             "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.18129; Pro)"
         }
-        Slot::OutlookMac => {
+        (Slot::OutlookMac, _) => {
             "Microsoft Office/16.0 (Macintosh; Mac OS X 14.6; Microsoft Outlook 16.89)"
         }
-        Slot::Teams => {
-            if mac {
-                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Teams/24295.605.3225.8804"
-            } else {
-                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0 Teams/24295.605.3225.8804"
-            }
+        (Slot::OutlookMobile, Kind::Phone(Phone::OutlookAndroid)) => {
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) Outlook-Android/2.0"
         }
-        Slot::Owa | Slot::Office => browser_ua(user.browser, mac),
-        Slot::OutlookMobile => match user.phone {
-            Some(Phone::OutlookAndroid) => {
-                "Mozilla/5.0 (Linux; Android 14; Pixel 8) Outlook-Android/2.0"
-            }
-            _ => "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Outlook-iOS/2.0",
-        },
-        Slot::ActiveSync => "iOS/18.1 (22B83) dataaccessd/1.0",
-        Slot::ExoPowerShell => {
+        (Slot::OutlookMobile, _) => {
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Outlook-iOS/2.0"
+        }
+        (Slot::ActiveSync, _) => "iOS/18.1 (22B83) dataaccessd/1.0",
+        (Slot::Owa | Slot::Office, Kind::Work(c) | Kind::Home(c)) => browser_ua(c),
+        (Slot::Owa | Slot::Office, Kind::Phone(_)) => {
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+        }
+        (Slot::Teams, _) if os == Os::Mac => {
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Teams/24295.605.3225.8804"
+        }
+        (Slot::Teams, _) => {
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0 Teams/24295.605.3225.8804"
+        }
+        (Slot::ExoPowerShell, _) if os == Os::Mac => {
+            "Mozilla/5.0 (Macintosh; Darwin 23.6.0 Darwin Kernel Version 23.6.0; en-US) PowerShell/7.4.6"
+        }
+        (Slot::ExoPowerShell, _) => {
             "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.22621.4391"
         }
     }
 }
 
-fn device_info(dev: &Device, user: &User, slot: Slot) -> DeviceInfo {
-    let (os, browser) = if dev.phone {
-        match user.phone {
-            Some(Phone::OutlookAndroid) => ("Android", "Mobile App".to_owned()),
-            _ => (
-                "Ios",
-                if slot == Slot::ActiveSync {
-                    "Rich Client 1.0".to_owned()
-                } else {
-                    "Mobile App".to_owned()
-                },
-            ),
+/// The user agent a client app on the person's work computer (or, for a phone app, their phone)
+/// sends when it signs in.
+pub(crate) fn slot_ua(slot: Slot, user: &User) -> &'static str {
+    let kind = match slot {
+        Slot::OutlookMobile | Slot::ActiveSync => {
+            Kind::Phone(user.phone.unwrap_or(Phone::OutlookIos))
         }
-    } else {
-        let os = if user.desktop == Some(Desktop::Mac) {
-            "MacOs"
-        } else {
-            "Windows10"
-        };
-        let b = match slot {
-            Slot::Owa | Slot::Office => match user.browser {
-                Browser::Edge => "Edge 131.0.0",
-                Browser::Chrome => "Chrome 131.0.0",
-                Browser::Safari => "Safari 18.1",
-                Browser::Firefox => "Firefox 133.0",
-            },
-            _ => "Rich Client 16.0.18129",
-        };
-        (os, b.to_owned())
+        _ => Kind::Work(user.computer),
     };
-    DeviceInfo {
-        device_id: if dev.phone && user.phone.is_some_and(Phone::is_activesync) {
-            String::new()
-        } else {
-            dev.id.clone()
+    agent(slot, kind)
+}
+
+fn device_info(dev: &Device, slot: Slot) -> DeviceInfo {
+    let os_name = |os| match os {
+        Os::Windows => "Windows10",
+        Os::Mac => "MacOs",
+    };
+    let browser = |c: Computer| match slot {
+        Slot::Owa | Slot::Office => match c.browser {
+            Browser::Edge => "Edge 131.0.0",
+            Browser::Chrome => "Chrome 131.0.0",
+            Browser::Safari => "Safari 18.1",
+            Browser::Firefox => "Firefox 133.0",
         },
-        name: dev.name.clone(),
-        os,
-        browser,
-        managed: !dev.phone,
-        trust: if dev.phone {
-            "Workplace"
-        } else {
-            "Azure AD joined"
+        _ => "Rich Client 16.0.18129",
+    };
+    match dev.kind {
+        Kind::Phone(p) => DeviceInfo {
+            // Exchange ActiveSync clients sign in without the device's registration.
+            device_id: if p.is_activesync() {
+                String::new()
+            } else {
+                dev.id.clone()
+            },
+            name: dev.name.clone(),
+            os: if p == Phone::OutlookAndroid {
+                "Android"
+            } else {
+                "Ios"
+            },
+            browser: if slot == Slot::ActiveSync {
+                "Rich Client 1.0"
+            } else {
+                "Mobile App"
+            }
+            .to_owned(),
+            managed: false,
+            trust: "Workplace",
+        },
+        Kind::Work(c) => DeviceInfo {
+            device_id: dev.id.clone(),
+            name: dev.name.clone(),
+            os: os_name(c.os),
+            browser: browser(c).to_owned(),
+            managed: true,
+            // Macs register (Platform SSO); only Windows joins.
+            trust: match c.os {
+                Os::Windows => "Azure AD joined",
+                Os::Mac => "Workplace",
+            },
+        },
+        // Entra ID knows the system and browser from the request, nothing else.
+        Kind::Home(c) => DeviceInfo {
+            device_id: String::new(),
+            name: String::new(),
+            os: os_name(c.os),
+            browser: browser(c).to_owned(),
+            managed: false,
+            trust: "",
         },
     }
 }
@@ -361,9 +457,8 @@ impl<'a> Planner<'a> {
                 let mut rng = stream(self.config.seed, &[tag::TENANT, 8, i as u64]);
                 let short = u.upn.split('@').next().unwrap_or("user").replace('.', "");
                 let n: u32 = rng.random_range(10..99);
-                let laptop = Device::new(
-                    &mut rng,
-                    format!(
+                let name = match u.computer.os {
+                    Os::Windows => format!(
                         "{}-LT{n}",
                         short
                             .chars()
@@ -371,70 +466,77 @@ impl<'a> Planner<'a> {
                             .collect::<String>()
                             .to_ascii_uppercase()
                     ),
-                    false,
+                    Os::Mac => format!(
+                        "{}'s MacBook Pro",
+                        u.display.split(' ').next().unwrap_or("User")
+                    ),
+                };
+                let work = Device::new(&mut rng, name, Kind::Work(u.computer));
+                let phone = Device::new(
+                    &mut rng,
+                    String::new(),
+                    Kind::Phone(u.phone.unwrap_or(Phone::OutlookIos)),
                 );
-                let phone = Device::new(&mut rng, String::new(), true);
+                let home_pc = u
+                    .home_computer
+                    .map(|c| Device::new(&mut rng, String::new(), Kind::Home(c)));
                 UserState {
                     user: i as u32,
-                    laptop,
+                    work,
                     phone,
+                    home_pc,
                     home: u.home.clone(),
-                    phone_gen: 0,
                     delegate_of: std::mem::take(&mut delegate_of[i]),
+                    last_active: i64::MIN / 2,
                 }
             })
             .collect()
     }
 
-    /// A token for `slot` on one of the user's devices at `t`, signing in as needed.
+    /// A token for `slot` on device `dev` of person `who` at `t`, signing in as needed: a
+    /// non-interactive sign-in refreshes an expired token under the device's session, an
+    /// interactive one starts a new session when the old one has lapsed or `new_session` asks.
     #[allow(clippy::too_many_arguments)]
     fn token(
         &self,
         rng: &mut SimRng,
-        st: &mut UserState,
-        phone: bool,
+        who: u32,
+        dev: &mut Device,
         slot: Slot,
         t: i64,
         from: &Endpoint,
-        force_interactive: bool,
+        new_session: bool,
         out: &mut Vec<Planned>,
     ) -> TokenCtx {
         let tenant = self.tenant;
-        let user = &tenant.users[st.user as usize];
+        let user = &tenant.users[who as usize];
         let info = slot.info();
-        let dev = if phone { &mut st.phone } else { &mut st.laptop };
         let period_start = self.config.start_time();
-        let session_ok =
-            dev.session.as_ref().is_some_and(|(_, exp)| *exp > t) && !force_interactive;
-        let mut interactive = false;
-        if !session_ok {
-            let sid = guid(rng);
-            let life = if phone {
-                rng.random_range(30..60)
-            } else {
-                rng.random_range(10..30)
-            } * DAY;
-            dev.session = Some((sid, t + life));
-            dev.tokens.clear();
-            interactive = true;
-        }
-        if !interactive
+        let session_ok = !new_session && dev.session.as_ref().is_some_and(|s| s.expires > t);
+        if session_ok
             && let Some(tok) = dev
                 .tokens
                 .iter()
                 .find(|k| k.slot == slot && k.issued <= t && k.expires > t + 2 * MINUTE)
         {
-            {
-                return TokenCtx {
-                    unique_token_id: tok.id.clone(),
-                    aad_session: dev.session.as_ref().map(|s| s.0.clone()),
-                    issued_at: tok.issued,
-                    object_id: user.object_id.clone(),
-                    tenant_id: tenant.id.clone(),
-                    client_app_id: Some(info.app_id.to_owned()),
-                    client_app_name: Some(info.app_name.to_owned()),
-                };
-            }
+            return TokenCtx {
+                unique_token_id: tok.id.clone(),
+                aad_session: dev.session.as_ref().map(|s| s.id.clone()),
+                issued_at: tok.issued,
+                object_id: user.object_id.clone(),
+                tenant_id: tenant.id.clone(),
+                client_app_id: Some(info.app_id.to_owned()),
+                client_app_name: Some(info.app_name.to_owned()),
+            };
+        }
+        let interactive = !session_ok;
+        if interactive {
+            let expires = t + dev.session_life(rng);
+            dev.session = Some(Session {
+                id: guid(rng),
+                expires,
+            });
+            dev.tokens.clear();
         }
         let issued = (t - rng.random_range(1..25)).max(period_start);
         let id = rng::token_id(rng);
@@ -446,16 +548,16 @@ impl<'a> Planner<'a> {
             issued,
             expires,
         });
-        let session = dev.session.as_ref().map(|s| s.0.clone());
-        let device = device_info(dev, user, slot);
-        let ua = slot_ua(slot, user).to_owned();
+        let session = dev.session.as_ref().map(|s| s.id.clone());
+        let device = device_info(dev, slot);
+        let ua = agent(slot, dev.kind).to_owned();
         if interactive && rng.random_bool(0.025) {
             // A mistyped password first.
             out.push(signin_planned(
                 rng.random(),
                 SignInSpec {
                     t: (issued - rng.random_range(20..90)).max(period_start),
-                    user: Some(st.user),
+                    user: Some(who),
                     sp: None,
                     unknown_upn: None,
                     app_id: info.app_id.to_owned(),
@@ -477,18 +579,16 @@ impl<'a> Planner<'a> {
                 },
             ));
         }
-        let incoming = if interactive {
-            "none"
-        } else if !phone && user.desktop == Some(Desktop::Windows) {
-            "primaryRefreshToken"
-        } else {
-            "refreshToken"
+        let incoming = match dev.kind {
+            _ if interactive => "none",
+            Kind::Work(_) => "primaryRefreshToken",
+            Kind::Phone(_) | Kind::Home(_) => "refreshToken",
         };
         out.push(signin_planned(
             rng.random(),
             SignInSpec {
                 t: issued,
-                user: Some(st.user),
+                user: Some(who),
                 sp: None,
                 unknown_upn: None,
                 app_id: info.app_id.to_owned(),
@@ -566,19 +666,23 @@ impl<'a> Planner<'a> {
         let period_start = self.config.start_time();
         let first_new = out.len();
 
-        // Life events: a new home address now and then, a new phone.
+        // Life events: a new home address now and then, a new phone (a new device, so a new
+        // session).
         if rng.random_bool(1.0 / 21.0) {
             st.home = random_endpoint(&mut rng, st.home.provider, 0.0);
         }
-        if user.new_phone_day == Some(d) {
-            st.phone_gen += 1;
-            st.phone = Device::new(&mut rng, String::new(), true);
+        if let Some(phone) = user.phone
+            && user.new_phone_day == Some(d)
+        {
+            st.phone = Device::new(&mut rng, String::new(), Kind::Phone(phone));
         }
 
         let trip = user
             .trips
             .iter()
             .find(|tr| d >= tr.day && d < tr.day + tr.days);
+        // The day after a trip is the flight home.
+        let returning = user.trips.iter().any(|tr| d == tr.day + tr.days);
         let zone = trip.map_or_else(|| user.zone(tenant), |tr| tr.region.zone);
         let wd = weekday(day);
         let weekend = wd >= 5;
@@ -588,11 +692,18 @@ impl<'a> Planner<'a> {
             let isp = *pick(&mut rng, &isps);
             let hotel = random_endpoint(&mut rng, isp, 0.2);
             Place::Abroad(hotel)
-        } else if !weekend && rng.random_bool(1.0 - user.wfh) {
+        } else if !weekend && !returning && rng.random_bool(1.0 - user.wfh) {
             Place::Office(pick(&mut rng, &office.egress).clone())
         } else {
             Place::Home
         };
+        // Today's home connection: its IPv4 address, or an IPv6 one for some households.
+        let mut broadband = st.home.clone();
+        if let Some(p) = user.home_v6
+            && rng.random_bool(0.6)
+        {
+            broadband.ip = IpAddr::V6(crate::net::v6_in(&mut rng, p));
+        }
         let laptop_ep = match &place {
             Place::Office(e) => e.clone(),
             Place::Abroad(hotel) => match user.remote {
@@ -602,15 +713,7 @@ impl<'a> Planner<'a> {
             Place::Home => match (user.remote, &user.remote_endpoint) {
                 (Remote::CorporateVpn, _) => pick(&mut rng, &tenant.vpn_egress).clone(),
                 (Remote::CommercialVpn | Remote::CloudDesktop, Some(e)) => e.clone(),
-                _ => {
-                    let mut e = st.home.clone();
-                    if let Some(p) = user.home_v6
-                        && rng.random_bool(0.6)
-                    {
-                        e.ip = IpAddr::V6(crate::net::v6_in(&mut rng, p));
-                    }
-                    e
-                }
+                _ => broadband.clone(),
             },
         };
 
@@ -620,6 +723,7 @@ impl<'a> Planner<'a> {
             rng.random_bool(0.96)
         };
         let first_trip_day = trip.is_some_and(|tr| tr.day == d);
+        let flying = first_trip_day || returning;
         let local = |secs: i64| zone.utc(day, secs);
         let intensity = user.intensity * normal(&mut rng, 0.0, 0.3).exp();
 
@@ -627,20 +731,23 @@ impl<'a> Planner<'a> {
         let mut w_start = user.start_min * MINUTE + (normal(&mut rng, 0.0, 20.0) as i64) * MINUTE;
         let mut w_end =
             w_start + user.day_len_min * MINUTE + (normal(&mut rng, 0.0, 40.0) as i64) * MINUTE;
-        if first_trip_day {
-            // Travelling: the day starts after the flight, in the evening at the destination.
-            w_start = 17 * HOUR + rng.random_range(0..3 * HOUR);
-            w_end = w_start + rng.random_range(HOUR..2 * HOUR);
-        }
         if weekend {
             w_start = 10 * HOUR + rng.random_range(0..6 * HOUR);
             w_end = w_start + rng.random_range(20 * MINUTE..2 * HOUR);
         }
+        if flying {
+            // Travelling: the day starts after the flight, in the evening at the destination.
+            w_start = 17 * HOUR + rng.random_range(0..3 * HOUR);
+            w_end = w_start + rng.random_range(HOUR..2 * HOUR);
+        }
         let ws = local(w_start);
         let we = local(w_end).max(ws + 30 * MINUTE);
         let force_abroad = first_trip_day && rng.random_bool(0.5);
+        // Nothing happens before the devices' last use, nor during a flight.
+        let floor = st.last_active + if flying { FLIGHT } else { 0 };
 
-        if working && ws >= period_start {
+        let at_work = working && ws >= period_start && ws >= floor;
+        if at_work {
             self.plan_laptop(
                 &mut rng,
                 st,
@@ -658,7 +765,7 @@ impl<'a> Planner<'a> {
         }
 
         // The phone: a morning glance, checks through the day, evenings.
-        if user.phone.is_some() {
+        if let Some(phone) = user.phone {
             let checks = if weekend {
                 poisson(&mut rng, 3.0 * intensity.min(2.0))
             } else if working {
@@ -666,25 +773,63 @@ impl<'a> Planner<'a> {
             } else {
                 poisson(&mut rng, 2.0)
             };
-            for _ in 0..checks {
-                let at = local(rng.random_range(7 * HOUR..23 * HOUR));
-                if at < period_start {
+            // On a flight day the phone comes on when the plane lands.
+            let wake = if flying { w_start - HOUR } else { 7 * HOUR };
+            let mut times: Vec<i64> = (0..checks)
+                .map(|_| local(rng.random_range(wake..23 * HOUR)))
+                .collect();
+            times.sort_unstable();
+            // The carrier's address for the day (roaming data leaves through the home carrier).
+            let cell = random_endpoint(&mut rng, user.carrier, 0.5);
+            for at in times {
+                if at < period_start || at < floor {
                     continue;
                 }
-                let in_office = matches!(place, Place::Office(_)) && at > ws && at < we;
+                let in_office = working && at > ws && at < we;
                 let ep = match &place {
-                    Place::Office(e) if in_office && rng.random_bool(0.5) => e.clone(),
-                    Place::Home if rng.random_bool(0.55) => st.home.clone(),
+                    Place::Office(e) if in_office && user.phone_office_wifi => e.clone(),
+                    Place::Office(_) if in_office => cell.clone(),
                     Place::Abroad(hotel) if rng.random_bool(0.4) => hotel.clone(),
-                    // Roaming data leaves through the home carrier.
-                    _ => random_endpoint(&mut rng, user.carrier, 0.5),
+                    Place::Abroad(_) => cell.clone(),
+                    // At home, before and after an office day too: the home Wi-Fi or the carrier.
+                    _ if rng.random_bool(0.55) => st.home.clone(),
+                    _ => cell.clone(),
                 };
-                self.plan_phone_check(&mut rng, st, at, &ep, out);
+                let ep = settle(&st.phone, at, ep, &st.home, &cell);
+                let end = self.plan_phone_check(&mut rng, st, phone, at, &ep, out);
+                st.phone.last = Some((end, ep));
             }
         }
 
-        // Keep activities inside the period and drop what a skipped token never covered.
+        // A personal computer at home: Outlook on the web or OfficeHome, some evenings.
+        if let Some(pc) = user.home_computer
+            && !flying
+            && !matches!(place, Place::Abroad(_))
+            && rng.random_bool(if weekend { 0.3 } else { 0.25 })
+        {
+            let at = local(if weekend {
+                rng.random_range(10 * HOUR..22 * HOUR)
+            } else {
+                rng.random_range(19 * HOUR..22 * HOUR + 30 * MINUTE)
+            });
+            // Home, not still at the office.
+            let home_by = if matches!(place, Place::Office(_)) && at_work {
+                we + 30 * MINUTE
+            } else {
+                floor
+            };
+            if at >= period_start && at >= home_by {
+                self.plan_home_visit(&mut rng, st, pc, at, &broadband, intensity, out);
+            }
+        }
+
         out[first_new..].sort_by_key(|p| p.start);
+        let last = out[first_new..].iter().map(|p| p.start).max();
+        let worked = at_work.then_some(we);
+        if let Some(t) = last.max(worked) {
+            // Mail sessions run on a few minutes after they start.
+            st.last_active = st.last_active.max(t + SETTLE);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -703,22 +848,37 @@ impl<'a> Planner<'a> {
         let tenant = self.tenant;
         let user = &tenant.users[st.user as usize];
         let ip = ep.ip;
-        let mut force = force;
+        let outlook = user
+            .desktop
+            .filter(|_| !weekend || rng.random_bool(0.3))
+            .map(|desk| match desk {
+                Desktop::Mac => Slot::OutlookMac,
+                Desktop::Windows => Slot::OutlookWin,
+            });
+        // The day starts with the computer's first sign-in: Outlook, or Teams, which starts with
+        // the machine. If the computer's session would lapse during the day, a new one starts
+        // here, so that every use of a session comes after the sign-in that began it.
+        let lapses = st.work.session.as_ref().is_none_or(|s| s.expires <= we);
+        let first = outlook.unwrap_or(Slot::Teams);
+        self.token(
+            rng,
+            st.user,
+            &mut st.work,
+            first,
+            ws,
+            ep,
+            force || lapses,
+            out,
+        );
         // Outlook desktop, in roughly hourly stretches so that tokens refresh as they do.
-        if let Some(desk) = user.desktop.filter(|_| !weekend || rng.random_bool(0.3)) {
-            let slot = if desk == Desktop::Mac {
-                Slot::OutlookMac
-            } else {
-                Slot::OutlookWin
-            };
+        if let Some(slot) = outlook {
             let session = guid(rng);
             let mut t = ws;
             let mut first = true;
             let n_folders = tenant.mailboxes[st.user as usize].folders.len();
             while t < we {
                 let chunk_end = (t + rng.random_range(50..75) * MINUTE).min(we);
-                let tok = self.token(rng, st, false, slot, t, ep, force, out);
-                force = false;
+                let tok = self.token(rng, st.user, &mut st.work, slot, t, ep, false, out);
                 let ctx = self.mail_ctx(st, st.user, slot, ip, session.clone(), tok.clone(), rng);
                 let mut m = MailSession::new(ctx, chunk_end);
                 let hours = (chunk_end - t) as f64 / 3600.0;
@@ -755,7 +915,7 @@ impl<'a> Planner<'a> {
                 t = chunk_end + rng.random_range(0..15) * MINUTE;
             }
         }
-        // Outlook on the web.
+        // Outlook on the web, in the computer's browser (single sign-on through the session).
         let owa_sessions = if user.desktop.is_none() {
             1 + poisson(rng, 1.5)
         } else if rng.random_bool(user.owa_share) {
@@ -766,7 +926,7 @@ impl<'a> Planner<'a> {
         for _ in 0..owa_sessions {
             let at = rng.random_range(ws..we);
             let end = at + rng.random_range(5..60) * MINUTE;
-            let tok = self.token(rng, st, false, Slot::Owa, at, ep, false, out);
+            let tok = self.token(rng, st.user, &mut st.work, Slot::Owa, at, ep, false, out);
             let ctx = self.mail_ctx(st, st.user, Slot::Owa, ip, guid(rng), tok, rng);
             let mut m = MailSession::new(ctx, end);
             let mins = (end - at) as f64 / 60.0;
@@ -777,7 +937,7 @@ impl<'a> Planner<'a> {
             out.push(planned(rng.random(), at, Activity::Mail(Box::new(m))));
         }
         // Teams, which also reads the mailbox through Substrate from Microsoft's network.
-        let tok = self.token(rng, st, false, Slot::Teams, ws + 30, ep, false, out);
+        let tok = self.token(rng, st.user, &mut st.work, Slot::Teams, ws, ep, false, out);
         let ua = slot_ua(Slot::Teams, user).to_owned();
         out.push(planned(
             rng.random(),
@@ -795,7 +955,7 @@ impl<'a> Planner<'a> {
         for _ in 0..poisson(rng, 2.0) {
             let at = rng.random_range(ws..we);
             let tok = if at > tok.issued_at + 60 * MINUTE {
-                self.token(rng, st, false, Slot::Teams, at, ep, false, out)
+                self.token(rng, st.user, &mut st.work, Slot::Teams, at, ep, false, out)
             } else {
                 tok.clone()
             };
@@ -809,7 +969,7 @@ impl<'a> Planner<'a> {
         // SharePoint and OneDrive.
         for _ in 0..poisson(rng, 2.0 * intensity.min(3.0)) {
             let at = rng.random_range(ws..we);
-            self.token(rng, st, false, Slot::Office, at, ep, false, out);
+            self.token(rng, st.user, &mut st.work, Slot::Office, at, ep, false, out);
             let ua = slot_ua(Slot::Office, user).to_owned();
             out.push(planned(
                 rng.random(),
@@ -825,22 +985,22 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// One look at the phone's mail at `at` from `ep`; returns when it ends.
     fn plan_phone_check(
         &self,
         rng: &mut SimRng,
         st: &mut UserState,
+        phone: Phone,
         at: i64,
         ep: &Endpoint,
         out: &mut Vec<Planned>,
-    ) {
-        let user = &self.tenant.users[st.user as usize];
-        let Some(phone) = user.phone else { return };
+    ) -> i64 {
         let slot = if phone.is_activesync() {
             Slot::ActiveSync
         } else {
             Slot::OutlookMobile
         };
-        let tok = self.token(rng, st, true, slot, at, ep, false, out);
+        let tok = self.token(rng, st.user, &mut st.phone, slot, at, ep, false, out);
         // Outlook Mobile reads through its cloud service, in Microsoft's network; ActiveSync
         // connects from the phone itself.
         let ip = if slot == Slot::OutlookMobile {
@@ -853,12 +1013,55 @@ impl<'a> Planner<'a> {
         if slot == Slot::OutlookMobile && phone == Phone::OutlookAndroid {
             ctx.client_info = "Client=OutlookService;Outlook-Android/2.0;".to_owned();
         }
-        let mut m = MailSession::new(ctx, at + rng.random_range(1..6) * MINUTE);
+        let end = at + rng.random_range(1..6) * MINUTE;
+        let mut m = MailSession::new(ctx, end);
         m.binds = 1 + poisson(rng, 2.5);
         m.bind_days = 1;
         m.sends = u32::from(rng.random_bool(0.15));
         m.deletes = u32::from(rng.random_bool(0.2));
         out.push(planned(rng.random(), at, Activity::Mail(Box::new(m))));
+        end
+    }
+
+    /// An evening on the personal computer at home: Outlook on the web, or files in OfficeHome.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_home_visit(
+        &self,
+        rng: &mut SimRng,
+        st: &mut UserState,
+        pc: Computer,
+        at: i64,
+        ep: &Endpoint,
+        intensity: f64,
+        out: &mut Vec<Planned>,
+    ) {
+        let Some(dev) = st.home_pc.as_mut() else {
+            return;
+        };
+        let end = at + rng.random_range(5..30) * MINUTE;
+        if rng.random_bool(0.7) {
+            let tok = self.token(rng, st.user, dev, Slot::Owa, at, ep, false, out);
+            let ctx = self.mail_ctx(st, st.user, Slot::Owa, ep.ip, guid(rng), tok, rng);
+            let mut m = MailSession::new(ctx, end);
+            let mins = (end - at) as f64 / 60.0;
+            m.login = true;
+            m.binds = poisson(rng, (0.4 * mins * intensity.min(3.0)).max(1.0));
+            m.sends = poisson(rng, 0.03 * mins);
+            out.push(planned(rng.random(), at, Activity::Mail(Box::new(m))));
+        } else {
+            self.token(rng, st.user, dev, Slot::Office, at, ep, false, out);
+            out.push(planned(
+                rng.random(),
+                at,
+                Activity::Files(Box::new(FileBurst {
+                    user: st.user,
+                    ip: ep.ip,
+                    user_agent: agent(Slot::Office, Kind::Home(pc)).to_owned(),
+                    files: 1 + poisson(rng, 2.0),
+                    end,
+                })),
+            ));
+        }
     }
 
     /// Admin and compliance work, and the odd inbox rule or app consent anyone makes.
@@ -958,7 +1161,7 @@ impl<'a> Planner<'a> {
         // Inbox rules: people tidy their mail now and then.
         if rng.random_bool(0.012) {
             let at = rng.random_range(ws..we);
-            let tok = self.token(rng, st, false, Slot::Owa, at, ep, false, out);
+            let tok = self.token(rng, st.user, &mut st.work, Slot::Owa, at, ep, false, out);
             let ctx = self.admin_ctx(st, ep.ip, EXCHANGE, tok, rng);
             let (name, params) = benign_rule(rng, &tenant.domain);
             let mut p = vec![
@@ -981,7 +1184,16 @@ impl<'a> Planner<'a> {
         match user.role {
             Role::Admin if rng.random_bool(0.35) => {
                 let at = rng.random_range(ws..we);
-                let tok = self.token(rng, st, false, Slot::ExoPowerShell, at, ep, false, out);
+                let tok = self.token(
+                    rng,
+                    st.user,
+                    &mut st.work,
+                    Slot::ExoPowerShell,
+                    at,
+                    ep,
+                    false,
+                    out,
+                );
                 let ctx = self.admin_ctx(st, ep.ip, EXO_POWERSHELL, tok, rng);
                 for k in 0..1 + poisson(rng, 2.0) {
                     let target = &tenant.mailboxes[rng.random_range(0..tenant.mailboxes.len())].upn;
@@ -1064,7 +1276,16 @@ impl<'a> Planner<'a> {
                 // Directory work in the Entra admin center.
                 if rng.random_bool(0.4) {
                     let at2 = rng.random_range(ws..we);
-                    self.token(rng, st, false, Slot::Office, at2, ep, false, out);
+                    self.token(
+                        rng,
+                        st.user,
+                        &mut st.work,
+                        Slot::Office,
+                        at2,
+                        ep,
+                        false,
+                        out,
+                    );
                     let target = &tenant.users[rng.random_range(0..n_users) as usize];
                     let (activity, props) = *pick(
                         rng,
@@ -1132,7 +1353,7 @@ impl<'a> Planner<'a> {
             }
             Role::Compliance if rng.random_bool(0.25) => {
                 let at = rng.random_range(ws..we);
-                self.token(rng, st, false, Slot::Office, at, ep, false, out);
+                self.token(rng, st.user, &mut st.work, Slot::Office, at, ep, false, out);
                 let custodian = &tenant.users[rng.random_range(0..n_users) as usize].upn;
                 let name = format!("Hold review {}", rng.random_range(100..999));
                 out.push(planned(
@@ -1419,6 +1640,20 @@ fn benign_rule(rng: &mut SimRng, domain: &str) -> (String, Vec<(&'static str, St
                 ("MoveToFolder", "Reports".to_owned()),
             ],
         ),
+    }
+}
+
+/// Where a device connects from at `at`: where it would (`ep`), unless it was used within minutes
+/// on another network. Nobody carries a laptop, or walks out of an office, that fast; only a phone
+/// at home flaps between the home Wi-Fi and the carrier.
+fn settle(dev: &Device, at: i64, ep: Endpoint, home: &Endpoint, cell: &Endpoint) -> Endpoint {
+    match &dev.last {
+        Some((end, last)) if at < end + SETTLE && last.ip != ep.ip => {
+            let flap = (last.ip == home.ip && ep.ip == cell.ip)
+                || (last.ip == cell.ip && ep.ip == home.ip);
+            if flap { ep } else { last.clone() }
+        }
+        _ => ep,
     }
 }
 

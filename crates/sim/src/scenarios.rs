@@ -918,15 +918,22 @@ fn fullaccess(a: &mut Attack<'_>, day: i64) {
     let tenant = a.tenant;
     let admin = *pick(&mut a.rng, &tenant.admins);
     let grantee = staff(a);
-    let target = loop {
-        let t = if !tenant.executives.is_empty() {
-            *pick(&mut a.rng, &tenant.executives)
-        } else {
-            staff(a)
-        };
-        if t != grantee {
-            break t;
+    // An executive's mailbox when there is one other than the grantee's.
+    let executives: Vec<u32> = tenant
+        .executives
+        .iter()
+        .copied()
+        .filter(|&e| e != grantee)
+        .collect();
+    let target = if executives.is_empty() {
+        loop {
+            let t = staff(a);
+            if t != grantee {
+                break t;
+            }
         }
+    } else {
+        *pick(&mut a.rng, &executives)
     };
     let admin_user = &tenant.users[admin as usize];
     let g = &tenant.users[grantee as usize];

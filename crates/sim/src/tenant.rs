@@ -151,6 +151,60 @@ pub(crate) enum Desktop {
     Mac,
 }
 
+/// The operating system of a computer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Os {
+    Windows,
+    Mac,
+}
+
+impl Desktop {
+    /// The system Outlook desktop runs on.
+    pub(crate) fn os(self) -> Os {
+        match self {
+            Self::Windows => Os::Windows,
+            Self::Mac => Os::Mac,
+        }
+    }
+}
+
+/// A computer and the browser people use on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct Computer {
+    pub(crate) os: Os,
+    pub(crate) browser: Browser,
+}
+
+impl Computer {
+    /// A browser that runs on `os`, in proportion to how common it is there.
+    fn draw(rng: &mut SimRng, os: Os) -> Self {
+        let browser = match os {
+            Os::Windows => *pick(
+                rng,
+                &[
+                    Browser::Edge,
+                    Browser::Edge,
+                    Browser::Chrome,
+                    Browser::Chrome,
+                    Browser::Firefox,
+                ],
+            ),
+            Os::Mac => *pick(
+                rng,
+                &[
+                    Browser::Safari,
+                    Browser::Safari,
+                    Browser::Chrome,
+                    Browser::Edge,
+                    Browser::Firefox,
+                ],
+            ),
+        };
+        Self { os, browser }
+    }
+}
+
 /// How someone reads mail on their phone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -238,10 +292,17 @@ pub(crate) struct User {
     pub(crate) home: Endpoint,
     pub(crate) home_v6: Option<u64>,
     pub(crate) carrier: ProviderId,
+    /// Outlook desktop on the work computer, if installed.
     pub(crate) desktop: Option<Desktop>,
-    pub(crate) browser: Browser,
+    /// The work computer (a laptop joined to, or registered with, Entra ID): Outlook desktop,
+    /// Teams and the browser all run on it.
+    pub(crate) computer: Computer,
+    /// A personal computer at home, used now and then in the evening for Outlook on the web.
+    pub(crate) home_computer: Option<Computer>,
     pub(crate) owa_share: f64,
     pub(crate) phone: Option<Phone>,
+    /// Whether the phone joins the office Wi-Fi (otherwise it stays on the carrier there).
+    pub(crate) phone_office_wifi: bool,
     pub(crate) new_phone_day: Option<u32>,
     pub(crate) mfa: bool,
     pub(crate) trips: Vec<Trip>,
@@ -522,17 +583,18 @@ impl Tenant {
                 82..=85 => Some(Phone::AndroidMail),
                 _ => None,
             };
-            let browser = *pick(
-                &mut urng,
-                &[
-                    Browser::Edge,
-                    Browser::Edge,
-                    Browser::Chrome,
-                    Browser::Chrome,
-                    Browser::Safari,
-                    Browser::Firefox,
-                ],
+            // People without Outlook desktop still have a work computer; a Mac for some.
+            let os = desktop.map_or_else(
+                || {
+                    if urng.random_bool(0.3) {
+                        Os::Mac
+                    } else {
+                        Os::Windows
+                    }
+                },
+                Desktop::os,
             );
+            let computer = Computer::draw(&mut urng, os);
             let owa_share = if desktop.is_none() {
                 1.0
             } else {
@@ -559,6 +621,15 @@ impl Tenant {
                     country: dest.country,
                 });
             }
+            let home_computer = urng.random_bool(0.1).then(|| {
+                let os = if urng.random_bool(0.4) {
+                    Os::Mac
+                } else {
+                    Os::Windows
+                };
+                Computer::draw(&mut urng, os)
+            });
+            let phone_office_wifi = urng.random_bool(0.6);
             let display = format!("{given} {family}");
             let upn = format!("{local}@{domain}");
             users.push(User {
@@ -586,9 +657,11 @@ impl Tenant {
                 home_v6,
                 carrier,
                 desktop,
-                browser,
+                computer,
+                home_computer,
                 owa_share,
                 phone,
+                phone_office_wifi,
                 new_phone_day,
                 mfa: urng.random_bool(0.93),
                 trips,

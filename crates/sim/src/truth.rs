@@ -2,8 +2,11 @@
 
 use serde_json::{Value, json};
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use crate::clock;
 use crate::config::TenantConfig;
+use crate::net;
 use crate::tenant::Tenant;
 
 /// The tenant as JSON: identity, period, people, shared mailboxes, offices and applications.
@@ -27,7 +30,11 @@ pub(crate) fn tenant_json(t: &Tenant, c: &TenantConfig) -> Value {
                 "role": u.role,
                 "mfa": u.mfa,
                 "desktop": u.desktop,
+                "computer": u.computer,
+                "home_computer": u.home_computer,
                 "phone": u.phone,
+                "phone_carrier": u.phone.map(|_| net::PROVIDERS[usize::from(u.carrier)].name),
+                "phone_carrier_asn": u.phone.map(|_| net::PROVIDERS[usize::from(u.carrier)].asn),
                 "new_phone_day": u.new_phone_day,
                 "remote_access": u.remote,
                 "home_ip": u.home.ip.to_string(),
@@ -97,9 +104,33 @@ pub(crate) fn tenant_json(t: &Tenant, c: &TenantConfig) -> Value {
         "compliance_officers": t.compliance.iter().map(|&u| t.users[u as usize].upn.clone()).collect::<Vec<_>>(),
         "shared_mailboxes": shared,
         "apps": apps,
+        "networks": networks(),
         "microsoft_service_principals": {
             "graph": t.graph_sp,
             "exchange_online": t.exchange_sp,
         },
     })
+}
+
+/// The synthetic provider table: every address any record carries falls in one of these blocks.
+fn networks() -> Vec<Value> {
+    net::PROVIDERS
+        .iter()
+        .map(|p| {
+            let mut blocks: Vec<String> =
+                p.v4.iter()
+                    .map(|&(base, len)| format!("{}/{len}", Ipv4Addr::from(base)))
+                    .collect();
+            if let Some((base, len)) = p.v6 {
+                blocks.push(format!("{}/{len}", Ipv6Addr::from(u128::from(base) << 64)));
+            }
+            json!({
+                "name": p.name,
+                "kind": p.kind.as_str(),
+                "asn": p.asn,
+                "country": p.country,
+                "blocks": blocks,
+            })
+        })
+        .collect()
 }
