@@ -98,9 +98,13 @@ impl Engine {
     pub fn new(config: EngineConfig, sigma: Option<&crate::sigma::SigmaRules>) -> Engine {
         let analytics: Vec<Box<dyn Analytic>> = vec![
             Box::new(analytics::NewAppReadingMail::default()),
-            Box::new(analytics::MailAccessWithoutSignIn::new(config.sign_in_grace_secs)),
+            Box::new(analytics::MailAccessWithoutSignIn::new(
+                config.sign_in_grace_secs,
+            )),
             Box::new(analytics::ForeignTenantToken::default()),
-            Box::new(analytics::KnownBadInfrastructure::new(config.indicators.clone())),
+            Box::new(analytics::KnownBadInfrastructure::new(
+                config.indicators.clone(),
+            )),
             Box::new(analytics::SessionReplay::default()),
             Box::new(analytics::BulkMailAccess::new(config.bulk.clone())),
             Box::new(analytics::DelegationThenAccess::default()),
@@ -132,6 +136,7 @@ impl Engine {
         self.coverage.learned(ev);
         let mut ctx = Ctx {
             learning: true,
+            baseline_only: true,
             out: &mut self.signals,
         };
         for a in &mut self.analytics {
@@ -146,6 +151,7 @@ impl Engine {
         let learning = self.coverage.observe(ev);
         let mut ctx = Ctx {
             learning,
+            baseline_only: false,
             out: &mut self.signals,
         };
         for a in &mut self.analytics {
@@ -172,6 +178,7 @@ impl Engine {
     pub fn finish(mut self) -> Report {
         let mut ctx = Ctx {
             learning: false,
+            baseline_only: false,
             out: &mut self.signals,
         };
         for a in &mut self.analytics {
@@ -555,8 +562,14 @@ impl CoverageBuilder {
     /// Counts the event; returns whether it falls in the learning period.
     fn observe(&mut self, ev: &AuditEvent) -> bool {
         self.records += 1;
-        *self.per_source.entry(ev.source.as_str().to_owned()).or_default() += 1;
-        *self.per_kind.entry(ev.kind.as_str().to_owned()).or_default() += 1;
+        *self
+            .per_source
+            .entry(ev.source.as_str().to_owned())
+            .or_default() += 1;
+        *self
+            .per_kind
+            .entry(ev.kind.as_str().to_owned())
+            .or_default() += 1;
         if let Some(c) = self.per_operation.get_mut(ev.operation.as_str()) {
             *c += 1;
         } else {

@@ -53,7 +53,9 @@ impl Severity {
         if s.eq_ignore_ascii_case("info") {
             return Some(Self::Informational);
         }
-        Self::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -117,9 +119,11 @@ impl Entities {
 /// `AppId/ClientAppId`, or whichever of the two the event has.
 pub(crate) fn app_label(ev: &AuditEvent) -> Option<String> {
     match (ev.app_id.as_deref(), ev.client_app_id.as_deref()) {
-        (Some(a), Some(c)) if !a.eq_ignore_ascii_case(c) => {
-            Some(format!("{}/{}", a.to_ascii_lowercase(), c.to_ascii_lowercase()))
-        }
+        (Some(a), Some(c)) if !a.eq_ignore_ascii_case(c) => Some(format!(
+            "{}/{}",
+            a.to_ascii_lowercase(),
+            c.to_ascii_lowercase()
+        )),
         (Some(a), _) | (None, Some(a)) => Some(a.to_ascii_lowercase()),
         (None, None) => None,
     }

@@ -135,7 +135,10 @@ impl BlastRadiusBuilder {
             mine.first = min_time(mine.first, acc.first);
             mine.last = max_time(mine.last, acc.last);
             for (folder, ids) in &acc.bound {
-                mine.bound.entry(folder.clone()).or_default().extend(ids.iter().cloned());
+                mine.bound
+                    .entry(folder.clone())
+                    .or_default()
+                    .extend(ids.iter().cloned());
             }
             mine.synced.extend(acc.synced.iter().cloned());
         }
@@ -187,7 +190,8 @@ impl MailboxAcc {
         self.throttled |= mail.throttled;
         match mail.access_type {
             Some(MailAccessType::Sync) => {
-                self.synced.extend(mail.folders.iter().map(|(f, _)| f.clone()));
+                self.synced
+                    .extend(mail.folders.iter().map(|(f, _)| f.clone()));
             }
             _ => {
                 self.items += mail.operation_count.unwrap_or(0);
@@ -286,8 +290,12 @@ pub(crate) fn group(
             .map(|(root, _)| root);
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..n {
-        let root = if anchor(i) { Some(find(&mut parent, i)) } else { joined[i] };
+    for (i, joined) in joined.iter().enumerate() {
+        let root = if anchor(i) {
+            Some(find(&mut parent, i))
+        } else {
+            *joined
+        };
         if let Some(root) = root {
             groups.entry(root).or_default().push(i);
         }
@@ -330,7 +338,11 @@ fn build(
             }
         }
     }
-    timeline.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.record_id.cmp(&b.record_id)));
+    timeline.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then_with(|| a.record_id.cmp(&b.record_id))
+    });
     let omitted = timeline.len().saturating_sub(TIMELINE_LIMIT);
     timeline.truncate(TIMELINE_LIMIT);
     let ids: Vec<String> = members.iter().map(|&i| findings[i].id.clone()).collect();
@@ -338,14 +350,27 @@ fn build(
     sorted_ids.sort();
     let title = match members.len() {
         1 => lead.title.clone(),
-        n => format!("{} (+{} related finding{})", lead.title, n - 1, if n == 2 { "" } else { "s" }),
+        n => format!(
+            "{} (+{} related finding{})",
+            lead.title,
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
     };
     Incident {
         id: format!("INC-{}", &crate::stable_hash(&sorted_ids.join(","))[..12]),
         title,
         severity: lead.severity,
-        first: members.iter().map(|&i| findings[i].first).min().unwrap_or(lead.first),
-        last: members.iter().map(|&i| findings[i].last).max().unwrap_or(lead.last),
+        first: members
+            .iter()
+            .map(|&i| findings[i].first)
+            .min()
+            .unwrap_or(lead.first),
+        last: members
+            .iter()
+            .map(|&i| findings[i].last)
+            .max()
+            .unwrap_or(lead.last),
         findings: ids,
         entities,
         attack: attack.into_iter().collect(),
@@ -357,7 +382,11 @@ fn build(
 
 /// The entity values that link findings.
 fn links(e: &Entities) -> impl Iterator<Item = String> + '_ {
-    let apps = e.apps.iter().flat_map(|label| label.split('/')).filter(|id| app_name(id).is_none());
+    let apps = e
+        .apps
+        .iter()
+        .flat_map(|label| label.split('/'))
+        .filter(|id| app_name(id).is_none());
     e.users
         .iter()
         .map(|u| format!("u:{u}"))

@@ -54,7 +54,9 @@ mod finding;
 mod incident;
 pub mod sigma;
 
-pub use crate::analytics::{BulkConfig, Indicator, IndicatorKind, IndicatorSet, IocError, SprayConfig};
+pub use crate::analytics::{
+    BulkConfig, Indicator, IndicatorKind, IndicatorSet, IocError, SprayConfig,
+};
 pub use crate::engine::{
     BaselineCoverage, BaselineMode, Coverage, DetectorCoverage, Engine, EngineConfig,
     InputCoverage, Report, SigmaCoverage,

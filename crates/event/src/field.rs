@@ -86,16 +86,32 @@ const NAMES: &[(Field, &str, &[&str])] = &[
     (Field::Result, "result", &["ResultStatus", "status"]),
     (Field::User, "user", &["UserId", "upn", "user_id"]),
     (Field::UserType, "user_type", &["UserType"]),
-    (Field::ClientIp, "ip", &["ClientIP", "client_ip", "ClientIPAddress"]),
+    (
+        Field::ClientIp,
+        "ip",
+        &["ClientIP", "client_ip", "ClientIPAddress"],
+    ),
     (Field::UserAgent, "user_agent", &["ClientInfoString", "ua"]),
     (Field::AppId, "app", &["AppId", "app_id"]),
-    (Field::ClientAppId, "client_app", &["ClientAppId", "client_app_id"]),
+    (
+        Field::ClientAppId,
+        "client_app",
+        &["ClientAppId", "client_app_id"],
+    ),
     (Field::Session, "session", &["SessionId", "session_id"]),
-    (Field::AadSession, "aad_session", &["AADSessionId", "aad_session_id"]),
+    (
+        Field::AadSession,
+        "aad_session",
+        &["AADSessionId", "aad_session_id"],
+    ),
     (Field::Token, "token", &["UniqueTokenId", "unique_token_id"]),
     (Field::TokenTenant, "token_tenant", &["TokenTenantId"]),
     (Field::TokenObject, "token_object", &["TokenObjectId"]),
-    (Field::Mailbox, "mailbox", &["MailboxOwnerUPN", "mailbox_owner_upn"]),
+    (
+        Field::Mailbox,
+        "mailbox",
+        &["MailboxOwnerUPN", "mailbox_owner_upn"],
+    ),
     (Field::LogonType, "logon_type", &["LogonType"]),
     (Field::AccessType, "access_type", &["MailAccessType"]),
     (Field::Throttled, "throttled", &["IsThrottled"]),
@@ -178,7 +194,10 @@ impl Field {
             Field::Operation => Some(Text(Cow::Borrowed(&ev.operation))),
             Field::Result => text(&ev.result_status),
             Field::User => text(&ev.user_id),
-            Field::UserType => ev.user_type.as_ref().map(|u| Text(Cow::Borrowed(u.as_str()))),
+            Field::UserType => ev
+                .user_type
+                .as_ref()
+                .map(|u| Text(Cow::Borrowed(u.as_str()))),
             Field::ClientIp => ev.client_ip.map(Ip),
             Field::UserAgent => text(&ev.user_agent),
             Field::AppId => text(&ev.app_id),
@@ -189,13 +208,20 @@ impl Field {
             Field::TokenTenant => text(&ev.token_tenant_id),
             Field::TokenObject => text(&ev.token_object_id),
             Field::Mailbox => ev.mailbox().map(|m| Text(Cow::Borrowed(m))),
-            Field::LogonType => ev.logon_type.as_ref().map(|l| Text(Cow::Borrowed(l.as_str()))),
+            Field::LogonType => ev
+                .logon_type
+                .as_ref()
+                .map(|l| Text(Cow::Borrowed(l.as_str()))),
             Field::AccessType => ev
                 .mail_access
                 .as_ref()
                 .and_then(|m| m.access_type.as_ref())
                 .map(|a| Text(Cow::Borrowed(a.as_str()))),
-            Field::Throttled => ev.mail_access.as_ref().and_then(|m| m.is_throttled).map(Bool),
+            Field::Throttled => ev
+                .mail_access
+                .as_ref()
+                .and_then(|m| m.is_throttled)
+                .map(Bool),
             Field::Object => text(&ev.object_id),
             Field::AppName => sign_in.and_then(|s| text(&s.app_display_name)),
             Field::ErrorCode => sign_in.and_then(|s| s.error_code).map(Int),
@@ -245,7 +271,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            Field::Operation.value(&ev).map(|v| v.to_string()).as_deref(),
+            Field::Operation
+                .value(&ev)
+                .map(|v| v.to_string())
+                .as_deref(),
             Some("MailItemsAccessed")
         );
         assert_eq!(

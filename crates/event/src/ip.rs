@@ -53,13 +53,23 @@ mod tests {
         assert_eq!(ip("[2001:db8::7]").as_deref(), Some("2001:db8::7"));
         assert_eq!(ip("2001:db8::7").as_deref(), Some("2001:db8::7"));
         assert_eq!(ip("::ffff:203.0.113.9").as_deref(), Some("203.0.113.9"));
-        assert_eq!(ip("[::ffff:203.0.113.9]:80").as_deref(), Some("203.0.113.9"));
+        assert_eq!(
+            ip("[::ffff:203.0.113.9]:80").as_deref(),
+            Some("203.0.113.9")
+        );
         assert_eq!(ip(" 198.51.100.1 ").as_deref(), Some("198.51.100.1"));
     }
 
     #[test]
     fn rejects_what_is_not_an_address() {
-        for bad in ["", "<null>", "outlook.office365.com", "1.2.3", "[1.2.3.4]:x", "300.1.1.1"] {
+        for bad in [
+            "",
+            "<null>",
+            "outlook.office365.com",
+            "1.2.3",
+            "[1.2.3.4]:x",
+            "300.1.1.1",
+        ] {
             assert_eq!(parse_client_ip(bad), None, "{bad:?}");
         }
     }

@@ -114,7 +114,10 @@ mod tests {
         for (net, prefix, _) in NETWORKS {
             let ip: IpAddr = net.parse().unwrap();
             // Every entry parses: none is silently dropped from the table.
-            assert!(*prefix <= if ip.is_ipv4() { 32 } else { 128 }, "{net}/{prefix}");
+            assert!(
+                *prefix <= if ip.is_ipv4() { 32 } else { 128 },
+                "{net}/{prefix}"
+            );
             assert!(microsoft_service(ip).is_some(), "{net}");
         }
     }

@@ -221,7 +221,10 @@ mod tests {
         let b = RecordType::parse("exchangeitemaggregated");
         assert_eq!(a, b);
         assert_eq!(a.as_ref().and_then(|r| r.code()), Some(50));
-        assert_eq!(RecordType::from_code(15).to_string(), "AzureActiveDirectoryStsLogon");
+        assert_eq!(
+            RecordType::from_code(15).to_string(),
+            "AzureActiveDirectoryStsLogon"
+        );
     }
 
     #[test]

@@ -79,7 +79,10 @@ fn slow_parse(s: &str) -> Option<Timestamp> {
         return Some(ts);
     }
     let civil: jiff::civil::DateTime = s.parse().ok()?;
-    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 fn digits(b: &[u8]) -> Option<u32> {

@@ -83,7 +83,11 @@ fn render_incident(h: &mut String, report: &Report, i: &Incident) {
     row(h, "users", e.users.iter().cloned().collect());
     row(h, "mailboxes", e.mailboxes.iter().cloned().collect());
     row(h, "applications", e.apps.iter().cloned().collect());
-    row(h, "addresses", e.ips.iter().map(|i| i.to_string()).collect());
+    row(
+        h,
+        "addresses",
+        e.ips.iter().map(|i| i.to_string()).collect(),
+    );
     row(h, "ATT&CK", i.attack.clone());
     h.push_str("</dl>");
 
@@ -246,7 +250,9 @@ fn timeline_svg(h: &mut String, i: &Incident, findings: &[&Finding]) {
 
 fn render_coverage(h: &mut String, report: &Report) {
     let c = &report.coverage;
-    h.push_str("<section class=\"incident\"><h2>Coverage</h2><table><tr><th>What</th><th>Value</th></tr>");
+    h.push_str(
+        "<section class=\"incident\"><h2>Coverage</h2><table><tr><th>What</th><th>Value</th></tr>",
+    );
     let row = |h: &mut String, k: &str, v: String| {
         let _ = write!(h, "<tr><td>{}</td><td>{}</td></tr>", esc(k), esc(&v));
     };
@@ -337,7 +343,10 @@ mod tests {
 
     #[test]
     fn text_from_logs_cannot_inject_markup() {
-        assert_eq!(esc("<script>\"x\"&'y'"), "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;");
+        assert_eq!(
+            esc("<script>\"x\"&'y'"),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;"
+        );
     }
 
     #[test]

@@ -56,7 +56,9 @@ impl FromStr for Format {
             "jsonl" | "ndjson" => Ok(Self::Jsonl),
             "csv" => Ok(Self::Csv),
             "html" => Ok(Self::Html),
-            other => Err(format!("unknown format {other:?}: use table, json, jsonl, csv or html")),
+            other => Err(format!(
+                "unknown format {other:?}: use table, json, jsonl, csv or html"
+            )),
         }
     }
 }

@@ -57,7 +57,11 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         if loose.len() > 10 {
-            writeln!(out, "  … and {} more (--format json lists all)", loose.len() - 10)?;
+            writeln!(
+                out,
+                "  … and {} more (--format json lists all)",
+                loose.len() - 10
+            )?;
         }
     }
     writeln!(out)?;
@@ -65,7 +69,13 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn render_incident(report: &Report, i: &Incident, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "[{}] {}  {}", i.severity.as_str().to_uppercase(), i.id, i.title)?;
+    writeln!(
+        out,
+        "[{}] {}  {}",
+        i.severity.as_str().to_uppercase(),
+        i.id,
+        i.title
+    )?;
     writeln!(out, "  when      {} → {}", time(i.first), time(i.last))?;
     let e = &i.entities;
     let mut who = Vec::new();
@@ -114,7 +124,11 @@ fn render_incident(report: &Report, i: &Incident, out: &mut dyn Write) -> io::Re
             writeln!(out, "            {:<32} {}", m.mailbox, parts.join("; "))?;
         }
         if b.mailboxes.len() > 8 {
-            writeln!(out, "            … and {} more mailboxes", b.mailboxes.len() - 8)?;
+            writeln!(
+                out,
+                "            … and {} more mailboxes",
+                b.mailboxes.len() - 8
+            )?;
         }
     }
     for (n, id) in i.findings.iter().enumerate() {
@@ -153,9 +167,18 @@ fn render_coverage(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .map(|(k, n)| format!("{} {}", thousands(*n), k.replace('_', " ")))
         .collect();
-    writeln!(out, "coverage  {} records: {}", thousands(c.records), kinds.join(", "))?;
+    writeln!(
+        out,
+        "coverage  {} records: {}",
+        thousands(c.records),
+        kinds.join(", ")
+    )?;
     if c.rejected > 0 {
-        writeln!(out, "          {} malformed records rejected (see stderr)", thousands(c.rejected))?;
+        writeln!(
+            out,
+            "          {} malformed records rejected (see stderr)",
+            thousands(c.rejected)
+        )?;
     }
     let b = &c.baseline;
     match (b.mode.as_str(), b.start, b.end) {
@@ -187,7 +210,11 @@ fn render_coverage(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             out,
             "detector  {} {}: {}",
             d.name,
-            if d.status == "not-run" { "DID NOT RUN" } else { "limited" },
+            if d.status == "not-run" {
+                "DID NOT RUN"
+            } else {
+                "limited"
+            },
             d.note.as_deref().unwrap_or("")
         )?;
     }
@@ -238,7 +265,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

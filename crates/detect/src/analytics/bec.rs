@@ -12,8 +12,9 @@ use std::net::IpAddr;
 
 use mailtrail_event::{AuditEvent, EventKind, Timestamp};
 
-use super::{techniques, 
-    Analytic, Attribution, Ctx, Evidence, Signal, client_app, network_of, secs_between, user_key,
+use super::{
+    Analytic, Attribution, Ctx, Evidence, Signal, client_app, network_of, secs_between, techniques,
+    user_key,
 };
 use crate::apps::app_name;
 use crate::finding::Severity;
@@ -87,7 +88,8 @@ impl Analytic for DelegationThenAccess {
                 && (rights.contains("FullAccess") || rights.contains("SendAs"))
                 && !ctx.learning
             {
-                self.grants.retain(|g| secs_between(g.time, ev.time) <= Self::WINDOW_SECS);
+                self.grants
+                    .retain(|g| secs_between(g.time, ev.time) <= Self::WINDOW_SECS);
                 self.grants.push(Grant {
                     grantee: grantee.to_owned(),
                     mailbox: mailbox.to_owned(),
@@ -228,7 +230,11 @@ impl GrantThenMailRead {
 
     fn record_change(&mut self, ev: &AuditEvent) {
         let text = String::from_utf8_lossy(&ev.raw).to_ascii_lowercase();
-        let tenant = ev.tenant_id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let tenant = ev
+            .tenant_id
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let mut ids: HashSet<String> = guids(&text).collect();
         ids.remove(&tenant);
         let mut names = HashSet::new();
@@ -312,7 +318,11 @@ impl Analytic for GrantThenMailRead {
         if app_name(&app).is_some() {
             return;
         }
-        let tenant = ev.tenant_id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let tenant = ev
+            .tenant_id
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let reader = (tenant.clone(), app.clone());
         while self
             .changes
@@ -439,13 +449,15 @@ impl EDiscoveryExport {
         let operation = op(ev);
         if operation.eq_ignore_ascii_case("New-ComplianceSearchAction") {
             let export = ev.property("Export").is_some()
-                || ev
-                    .parameters
-                    .iter()
-                    .any(|p| p.name.eq_ignore_ascii_case("ActionName") && p.value.contains("Export"));
+                || ev.parameters.iter().any(|p| {
+                    p.name.eq_ignore_ascii_case("ActionName") && p.value.contains("Export")
+                });
             return Some(export);
         }
-        if EXPORT_OPERATIONS.iter().any(|o| o.eq_ignore_ascii_case(operation)) {
+        if EXPORT_OPERATIONS
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(operation))
+        {
             return Some(true);
         }
         SEARCH_OPERATIONS
@@ -461,14 +473,19 @@ impl Analytic for EDiscoveryExport {
     }
 
     fn observe(&mut self, ev: &AuditEvent, ctx: &mut Ctx<'_>) {
-        let Some(export) = Self::classify(ev) else { return };
+        let Some(export) = Self::classify(ev) else {
+            return;
+        };
         let Some(actor) = user_key(ev) else { return };
         if ctx.learning {
             self.known.insert(actor);
             return;
         }
         let recent = self.recent.entry(actor.clone()).or_default();
-        while recent.front().is_some_and(|e| secs_between(e.time, ev.time) > DAY) {
+        while recent
+            .front()
+            .is_some_and(|e| secs_between(e.time, ev.time) > DAY)
+        {
             recent.pop_front();
         }
         recent.push_back(Evidence::of(ev));
@@ -589,7 +606,11 @@ impl Analytic for SprayThenSuccess {
             return;
         };
         let network = network_of(ip);
-        let tenant = ev.tenant_id.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let tenant = ev
+            .tenant_id
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let key = format!("{tenant}|{network}");
         if success {
             let Some(src) = self.sources.get_mut(&network) else {
@@ -637,7 +658,9 @@ impl Analytic for SprayThenSuccess {
         if src.users.len() < self.config.min_users {
             return;
         }
-        let first = src.sprayed.is_none_or(|t| secs_between(t, ev.time) > window);
+        let first = src
+            .sprayed
+            .is_none_or(|t| secs_between(t, ev.time) > window);
         src.sprayed = Some(ev.time);
         src.targets.extend(src.users.keys().cloned());
         let evidence: Vec<Evidence> = if first {
@@ -699,13 +722,21 @@ mod tests {
                 "g1",
                 "2026-01-20T10:00:00Z",
                 "Add-MailboxPermission",
-                &[("Identity", "ceo"), ("User", "mallory@c.example"), ("AccessRights", "FullAccess")],
+                &[
+                    ("Identity", "ceo"),
+                    ("User", "mallory@c.example"),
+                    ("AccessRights", "FullAccess"),
+                ],
             ),
             read,
         ];
         let out = run(&mut DelegationThenAccess::default(), &events, None);
         assert_eq!(out.len(), 1);
-        let ids: Vec<_> = out[0].evidence.iter().map(|e| e.record_id.as_str()).collect();
+        let ids: Vec<_> = out[0]
+            .evidence
+            .iter()
+            .map(|e| e.record_id.as_str())
+            .collect();
         assert_eq!(ids, ["g1", "r1"]);
     }
 
@@ -718,7 +749,11 @@ mod tests {
                 "g1",
                 "2026-01-02T10:00:00Z",
                 "Add-MailboxPermission",
-                &[("Identity", "ceo@c.example"), ("User", "mallory"), ("AccessRights", "FullAccess")],
+                &[
+                    ("Identity", "ceo@c.example"),
+                    ("User", "mallory"),
+                    ("AccessRights", "FullAccess"),
+                ],
             ),
             read,
         ];
@@ -739,7 +774,10 @@ mod tests {
         .collect();
         assert_eq!(
             found,
-            ["5a95e683-08ad-424e-a441-1d1aec52c02c", "00000003-0000-0000-c000-000000000000"]
+            [
+                "5a95e683-08ad-424e-a441-1d1aec52c02c",
+                "00000003-0000-0000-c000-000000000000"
+            ]
         );
     }
 
@@ -774,14 +812,27 @@ mod tests {
     #[test]
     fn consent_with_mail_scope_then_the_app_reading_fires() {
         let events = vec![
-            consent("c1", "2026-01-20T10:00:00Z", ROGUE, "Mail.Read offline_access"),
+            consent(
+                "c1",
+                "2026-01-20T10:00:00Z",
+                ROGUE,
+                "Mail.Read offline_access",
+            ),
             bind("r1", "2026-01-20T10:30:00Z", "ann@c.example", GRAPH, ROGUE),
             bind("r2", "2026-01-20T10:40:00Z", "ann@c.example", GRAPH, ROGUE),
         ];
         let out = run(&mut GrantThenMailRead::default(), &events, None);
         assert_eq!(out.len(), 1, "{out:#?}");
-        assert!(out[0].reason.contains("names this application"), "{}", out[0].reason);
-        let ids: Vec<_> = out[0].evidence.iter().map(|e| e.record_id.as_str()).collect();
+        assert!(
+            out[0].reason.contains("names this application"),
+            "{}",
+            out[0].reason
+        );
+        let ids: Vec<_> = out[0]
+            .evidence
+            .iter()
+            .map(|e| e.record_id.as_str())
+            .collect();
         assert_eq!(ids, ["c1", "r1"]);
         assert!(out[0].attribution.contains(&Attribution::ClientApp {
             tenant: TENANT.into(),
@@ -801,9 +852,21 @@ mod tests {
     #[test]
     fn an_app_that_read_mail_before_the_change_needs_an_id_link() {
         let events = vec![
-            bind("r0", "2026-01-19T10:30:00Z", "ann@c.example", GRAPH, "11111111-1111-4111-8111-111111111111"),
+            bind(
+                "r0",
+                "2026-01-19T10:30:00Z",
+                "ann@c.example",
+                GRAPH,
+                "11111111-1111-4111-8111-111111111111",
+            ),
             consent("c1", "2026-01-20T10:00:00Z", ROGUE, "Mail.Read"),
-            bind("r1", "2026-01-20T10:30:00Z", "ann@c.example", GRAPH, "11111111-1111-4111-8111-111111111111"),
+            bind(
+                "r1",
+                "2026-01-20T10:30:00Z",
+                "ann@c.example",
+                GRAPH,
+                "11111111-1111-4111-8111-111111111111",
+            ),
         ];
         assert!(run(&mut GrantThenMailRead::default(), &events, None).is_empty());
     }
@@ -829,7 +892,13 @@ mod tests {
                 50126,
             ));
         }
-        events.push(sign_in("ok", "2026-01-20T05:00:00Z", "user3@c.example", "203.0.113.41", "tok"));
+        events.push(sign_in(
+            "ok",
+            "2026-01-20T05:00:00Z",
+            "user3@c.example",
+            "203.0.113.41",
+            "tok",
+        ));
         let out = run(&mut SprayThenSuccess::default(), &events, None);
         assert_eq!(out.first().map(|s| s.severity), Some(Severity::Medium));
         assert_eq!(out.first().map(|s| s.evidence.len()), Some(10));
@@ -842,7 +911,15 @@ mod tests {
     #[test]
     fn a_few_typos_are_not_a_spray() {
         let events: Vec<_> = (0..5)
-            .map(|i| failed(&format!("f{i}"), "2026-01-20T03:00:00Z", &format!("u{i}@c.example"), "198.51.100.1", 50126))
+            .map(|i| {
+                failed(
+                    &format!("f{i}"),
+                    "2026-01-20T03:00:00Z",
+                    &format!("u{i}@c.example"),
+                    "198.51.100.1",
+                    50126,
+                )
+            })
             .collect();
         assert!(run(&mut SprayThenSuccess::default(), &events, None).is_empty());
     }
@@ -850,15 +927,34 @@ mod tests {
     #[test]
     fn an_ediscovery_export_by_a_new_account_is_high() {
         let events = vec![
-            admin_op("e1", "2026-01-20T10:00:00Z", "New-ComplianceSearch", &[("Name", "q")]),
-            admin_op("e2", "2026-01-20T10:05:00Z", "Start-ComplianceSearch", &[("Identity", "q")]),
-            admin_op("e3", "2026-01-20T10:30:00Z", "New-ComplianceSearchAction", &[("SearchName", "q"), ("Export", "True")]),
+            admin_op(
+                "e1",
+                "2026-01-20T10:00:00Z",
+                "New-ComplianceSearch",
+                &[("Name", "q")],
+            ),
+            admin_op(
+                "e2",
+                "2026-01-20T10:05:00Z",
+                "Start-ComplianceSearch",
+                &[("Identity", "q")],
+            ),
+            admin_op(
+                "e3",
+                "2026-01-20T10:30:00Z",
+                "New-ComplianceSearchAction",
+                &[("SearchName", "q"), ("Export", "True")],
+            ),
         ];
         let out = run(&mut EDiscoveryExport::default(), &events, None);
         let last = out.last().unwrap();
         assert_eq!(last.severity, Severity::High);
         assert_eq!(last.evidence.len(), 1);
-        let all: Vec<_> = out.iter().flat_map(|s| &s.evidence).map(|e| e.record_id.as_str()).collect();
+        let all: Vec<_> = out
+            .iter()
+            .flat_map(|s| &s.evidence)
+            .map(|e| e.record_id.as_str())
+            .collect();
         assert_eq!(all, ["e1", "e2", "e3"]);
     }
 }

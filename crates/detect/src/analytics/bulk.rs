@@ -15,9 +15,9 @@ use std::net::IpAddr;
 
 use mailtrail_event::{AuditEvent, MailAccessType, Timestamp, microsoft_service};
 
-use super::{techniques, 
+use super::{
     Analytic, Attribution, Ctx, Evidence, Signal, app_pair, client_app, network_of, secs_between,
-    user_key,
+    techniques, user_key,
 };
 use crate::apps::app_name;
 use crate::finding::Severity;
@@ -141,7 +141,8 @@ impl BulkMailAccess {
             v.baseline_max = v.baseline_max.max(v.items);
             return;
         }
-        let threshold = (v.baseline_max * self.config.volume_factor).max(self.config.volume_min_items);
+        let threshold =
+            (v.baseline_max * self.config.volume_factor).max(self.config.volume_min_items);
         let day = hour.div_euclid(24);
         if v.items <= threshold || v.fired_day == Some(day) {
             return;
@@ -185,7 +186,9 @@ impl BulkMailAccess {
             .is_some_and(|s| secs_between(s, ev.time) <= HOUR);
         if !active {
             // A burst starts only where the client or the network is new; it then runs its hour.
-            let new_network = !self.mailbox_networks.contains(&(mailbox.to_owned(), network))
+            let new_network = !self
+                .mailbox_networks
+                .contains(&(mailbox.to_owned(), network))
                 && !self.tenant_networks.contains(&network)
                 && microsoft_service(ip).is_none();
             let new_client = !self.mailbox_clients.contains(&(mailbox.to_owned(), pair));
@@ -213,7 +216,11 @@ impl BulkMailAccess {
         let folders = ev
             .mail_access
             .as_ref()
-            .map(|m| m.folders.iter().filter_map(|f| f.path.clone().or(f.id.clone())))
+            .map(|m| {
+                m.folders
+                    .iter()
+                    .filter_map(|f| f.path.clone().or(f.id.clone()))
+            })
             .into_iter()
             .flatten();
         burst.folders.extend(folders);
@@ -280,12 +287,15 @@ impl BulkMailAccess {
             b.baseline_max = b.baseline_max.max(distinct);
             return;
         }
-        let threshold = (b.baseline_max * self.config.breadth_factor)
-            .max(self.config.breadth_min_mailboxes);
+        let threshold =
+            (b.baseline_max * self.config.breadth_factor).max(self.config.breadth_min_mailboxes);
         if distinct < threshold || b.fired_until.is_some_and(|u| ev.time <= u) {
             return;
         }
-        b.fired_until = ev.time.checked_add(jiff::SignedDuration::from_hours(1)).ok();
+        b.fired_until = ev
+            .time
+            .checked_add(jiff::SignedDuration::from_hours(1))
+            .ok();
         let evidence = b.recent.iter().map(|(_, _, e)| e.clone()).collect();
         let mut attribution = Vec::new();
         if let (Some(tenant), false) = (
@@ -367,7 +377,13 @@ mod tests {
     use super::*;
 
     fn read_other(id: &str, time: &str, reader: &str, mailbox: &str) -> AuditEvent {
-        let mut ev = bind(id, time, reader, "00000002-0000-0ff1-ce00-000000000000", "app-x");
+        let mut ev = bind(
+            id,
+            time,
+            reader,
+            "00000002-0000-0ff1-ce00-000000000000",
+            "app-x",
+        );
         ev.mailbox_owner_upn = Some(mailbox.into());
         ev
     }
@@ -386,7 +402,12 @@ mod tests {
         let out = run(&mut BulkMailAccess::default(), &events, None);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].evidence.len(), 10);
-        assert!(out[0].attribution.iter().any(|a| matches!(a, Attribution::ClientApp { app, .. } if app == "app-x")));
+        assert!(
+            out[0]
+                .attribution
+                .iter()
+                .any(|a| matches!(a, Attribution::ClientApp { app, .. } if app == "app-x"))
+        );
     }
 
     #[test]
@@ -420,7 +441,13 @@ mod tests {
     fn syncing_many_folders_from_a_new_network_fires() {
         let mut events = Vec::new();
         for i in 0..20 {
-            let mut ev = bind(&format!("s{i}"), &format!("2026-01-20T10:{:02}:00Z", i), "ann@c.example", "a", "b");
+            let mut ev = bind(
+                &format!("s{i}"),
+                &format!("2026-01-20T10:{:02}:00Z", i),
+                "ann@c.example",
+                "a",
+                "b",
+            );
             ev.client_ip = "203.0.113.99".parse().ok();
             ev.mail_access = Some(MailAccess {
                 access_type: Some(MailAccessType::Sync),

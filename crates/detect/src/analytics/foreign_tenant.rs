@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use mailtrail_event::{AuditEvent, MSA_CONSUMER_TENANT_ID};
 
-use super::{techniques, Analytic, Attribution, Ctx, Evidence, Signal, network_of};
+use super::{Analytic, Attribution, Ctx, Evidence, Signal, network_of, techniques};
 use crate::finding::Severity;
 
 pub(crate) const NAME: &str = "foreign-tenant-token";
@@ -105,7 +105,11 @@ mod tests {
 
     #[test]
     fn the_consumer_tenant_is_critical_even_in_the_baseline() {
-        let events = vec![from_tenant("m1", "2026-01-02T09:00:00Z", MSA_CONSUMER_TENANT_ID)];
+        let events = vec![from_tenant(
+            "m1",
+            "2026-01-02T09:00:00Z",
+            MSA_CONSUMER_TENANT_ID,
+        )];
         let out = run(
             &mut ForeignTenantToken::default(),
             &events,
@@ -120,7 +124,11 @@ mod tests {
         let events = vec![
             from_tenant("m1", "2026-01-02T09:00:00Z", PARTNER),
             from_tenant("m2", "2026-01-20T09:00:00Z", PARTNER),
-            from_tenant("m3", "2026-01-20T09:00:00Z", "99999999-2222-4333-8444-555555555555"),
+            from_tenant(
+                "m3",
+                "2026-01-20T09:00:00Z",
+                "99999999-2222-4333-8444-555555555555",
+            ),
             from_tenant("m4", "2026-01-20T09:00:00Z", TENANT),
         ];
         let out = run(

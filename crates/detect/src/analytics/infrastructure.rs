@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use mailtrail_event::{AuditEvent, Timestamp, parse_client_ip};
 
-use super::{techniques, Analytic, Attribution, Ctx, Evidence, Signal};
+use super::{Analytic, Attribution, Ctx, Evidence, Signal, techniques};
 use crate::finding::Severity;
 
 pub(crate) const NAME: &str = "known-bad-infrastructure";
@@ -136,11 +136,11 @@ impl IndicatorSet {
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
         if trimmed.starts_with('{') {
             self.add_stix(path, trimmed)
-        } else if trimmed
-            .lines()
-            .next()
-            .is_some_and(|h| h.to_ascii_lowercase().replace(' ', "").starts_with("kind,value"))
-        {
+        } else if trimmed.lines().next().is_some_and(|h| {
+            h.to_ascii_lowercase()
+                .replace(' ', "")
+                .starts_with("kind,value")
+        }) {
             self.add_csv(path, trimmed)
         } else {
             Err(IocError::UnknownFormat {
@@ -174,12 +174,16 @@ impl IndicatorSet {
                     self.networks.push(i);
                 }
             }
-            IndicatorKind::UserAgent(ua) => {
-                self.by_agent.entry(ua.to_ascii_lowercase()).or_default().push(i)
-            }
-            IndicatorKind::AppId(id) => {
-                self.by_app.entry(id.to_ascii_lowercase()).or_default().push(i)
-            }
+            IndicatorKind::UserAgent(ua) => self
+                .by_agent
+                .entry(ua.to_ascii_lowercase())
+                .or_default()
+                .push(i),
+            IndicatorKind::AppId(id) => self
+                .by_app
+                .entry(id.to_ascii_lowercase())
+                .or_default()
+                .push(i),
         }
         self.indicators.push(ind);
     }
@@ -203,15 +207,19 @@ impl IndicatorSet {
         let col = |name: &str| headers.iter().position(|h| h == name);
         let (kind_col, value_col) = match (col("kind"), col("value")) {
             (Some(k), Some(v)) => (k, v),
-            _ => return Err(entry_err(1, "the header must name `kind` and `value` columns".into())),
+            _ => {
+                return Err(entry_err(
+                    1,
+                    "the header must name `kind` and `value` columns".into(),
+                ));
+            }
         };
         let (from_col, until_col) = (col("first_seen"), col("last_seen"));
         let (desc_col, source_col) = (col("description"), col("source"));
         let mut added = 0;
         for record in reader.records() {
-            let record = record.map_err(|e| {
-                entry_err(e.position().map_or(0, |p| p.line()), e.to_string())
-            })?;
+            let record = record
+                .map_err(|e| entry_err(e.position().map_or(0, |p| p.line()), e.to_string()))?;
             let line = record.position().map_or(0, |p| p.line());
             let field = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("");
             let kind = parse_kind(field(Some(kind_col)), field(Some(value_col)))
@@ -380,7 +388,11 @@ fn parse_day(s: &str, end_of_day: bool) -> Result<Option<Timestamp>, String> {
     if !is_day && let Some(t) = mailtrail_event::parse_time(s) {
         return Ok(Some(t));
     }
-    let time = if end_of_day { "T23:59:59.999999999Z" } else { "T00:00:00Z" };
+    let time = if end_of_day {
+        "T23:59:59.999999999Z"
+    } else {
+        "T00:00:00Z"
+    };
     mailtrail_event::parse_time(&format!("{s}{time}"))
         .map(Some)
         .ok_or_else(|| format!("not a date (YYYY-MM-DD) or timestamp: {s:?}"))
@@ -505,15 +517,31 @@ mod tests {
     #[test]
     fn the_built_in_storm_0558_list_loads_with_windows() {
         let mut checked = IndicatorSet::default();
-        let n = checked.add_csv(Path::new("storm-0558.csv"), STORM_0558).unwrap();
+        let n = checked
+            .add_csv(Path::new("storm-0558.csv"), STORM_0558)
+            .unwrap();
         let set = IndicatorSet::storm_0558();
         assert_eq!(set.len(), n);
         assert!(set.len() >= 35, "{}", set.len());
         // Inside its first/last-seen window, and the day after the window closes.
-        assert_eq!(set.matches(&ev_from("51.89.156.153", "2023-06-01T10:00:00Z")).len(), 1);
-        assert_eq!(set.matches(&ev_from("51.89.156.153", "2023-07-10T23:00:00Z")).len(), 1);
-        assert!(set.matches(&ev_from("51.89.156.153", "2023-07-11T00:00:01Z")).is_empty());
-        assert!(set.matches(&ev_from("51.89.156.153", "2026-01-20T10:00:00Z")).is_empty());
+        assert_eq!(
+            set.matches(&ev_from("51.89.156.153", "2023-06-01T10:00:00Z"))
+                .len(),
+            1
+        );
+        assert_eq!(
+            set.matches(&ev_from("51.89.156.153", "2023-07-10T23:00:00Z"))
+                .len(),
+            1
+        );
+        assert!(
+            set.matches(&ev_from("51.89.156.153", "2023-07-11T00:00:01Z"))
+                .is_empty()
+        );
+        assert!(
+            set.matches(&ev_from("51.89.156.153", "2026-01-20T10:00:00Z"))
+                .is_empty()
+        );
     }
 
     #[test]
@@ -535,7 +563,10 @@ mod tests {
         ev.user_agent = Some("Python-Requests/2.31.0".into());
         ev.client_app_id = Some("5a95e683-08ad-424e-a441-1d1aec52c02c".into());
         assert_eq!(set.matches(&ev).len(), 3);
-        assert!(set.matches(&ev_from("203.0.114.1", "2026-01-20T10:00:00Z")).is_empty());
+        assert!(
+            set.matches(&ev_from("203.0.114.1", "2026-01-20T10:00:00Z"))
+                .is_empty()
+        );
     }
 
     #[test]
@@ -545,7 +576,10 @@ mod tests {
         let path = dir.join("iocs.csv");
         std::fs::write(&path, "kind,value\nip,1.2.3.4\nip,not-an-ip\n").unwrap();
         let err = IndicatorSet::default().load(&path).unwrap_err().to_string();
-        assert!(err.contains(":3:") && err.contains("not an IP address"), "{err}");
+        assert!(
+            err.contains(":3:") && err.contains("not an IP address"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -571,9 +605,20 @@ mod tests {
         let mut set = IndicatorSet::default();
         assert_eq!(set.load(&path).unwrap(), 3);
         assert_eq!(set.unsupported(), 1);
-        assert_eq!(set.matches(&ev_from("198.51.100.9", "2026-01-15T00:00:00Z")).len(), 1);
-        assert!(set.matches(&ev_from("198.51.100.9", "2026-03-15T00:00:00Z")).is_empty());
-        assert_eq!(set.matches(&ev_from("2001:db8::5", "2026-01-15T00:00:00Z")).len(), 1);
+        assert_eq!(
+            set.matches(&ev_from("198.51.100.9", "2026-01-15T00:00:00Z"))
+                .len(),
+            1
+        );
+        assert!(
+            set.matches(&ev_from("198.51.100.9", "2026-03-15T00:00:00Z"))
+                .is_empty()
+        );
+        assert_eq!(
+            set.matches(&ev_from("2001:db8::5", "2026-01-15T00:00:00Z"))
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -592,6 +637,10 @@ mod tests {
             None,
         );
         assert_eq!(out.len(), 1);
-        assert!(out[0].attribution.contains(&Attribution::Ip("203.0.113.5".parse().unwrap())));
+        assert!(
+            out[0]
+                .attribution
+                .contains(&Attribution::Ip("203.0.113.5".parse().unwrap()))
+        );
     }
 }

@@ -64,6 +64,9 @@ pub(crate) struct Ctx<'a> {
     /// Whether the current event is part of the learning baseline: first-seen detectors learn from
     /// it and do not fire.
     pub(crate) learning: bool,
+    /// Whether the event comes from separate baseline data, before the hunted period: detectors
+    /// learn from it but leave nothing pending that could be reported later.
+    pub(crate) baseline_only: bool,
     pub(crate) out: &'a mut Vec<Signal>,
 }
 
@@ -321,7 +324,13 @@ pub(crate) mod testing {
     }
 
     /// A Bind `MailItemsAccessed` by `user` on their own mailbox.
-    pub(crate) fn bind(id: &str, time: &str, user: &str, app: &str, client_app: &str) -> AuditEvent {
+    pub(crate) fn bind(
+        id: &str,
+        time: &str,
+        user: &str,
+        app: &str,
+        client_app: &str,
+    ) -> AuditEvent {
         AuditEvent {
             kind: EventKind::UnifiedAudit,
             record_id: id.into(),
@@ -382,12 +391,14 @@ pub(crate) mod testing {
                 ev,
                 &mut Ctx {
                     learning,
+                    baseline_only: false,
                     out: &mut out,
                 },
             );
         }
         analytic.finish(&mut Ctx {
             learning: false,
+            baseline_only: false,
             out: &mut out,
         });
         out
@@ -412,7 +423,13 @@ mod tests {
 
     #[test]
     fn attribution_keys_include_delegate_access() {
-        let mut ev = testing::bind("r1", "2026-01-20T10:00:00Z", "bob@contoso.example", "a", "b");
+        let mut ev = testing::bind(
+            "r1",
+            "2026-01-20T10:00:00Z",
+            "bob@contoso.example",
+            "a",
+            "b",
+        );
         ev.mailbox_owner_upn = Some("Alice@contoso.example".into());
         let mut keys = Vec::new();
         Attribution::keys_of(&ev, &mut keys);

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use mailtrail_event::AuditEvent;
 
-use super::{techniques, Analytic, Attribution, Ctx, Evidence, Signal, app_pair};
+use super::{Analytic, Attribution, Ctx, Evidence, Signal, app_pair, techniques};
 use crate::apps::app_name;
 use crate::finding::Severity;
 
@@ -77,7 +77,10 @@ impl Analytic for NewAppReadingMail {
             ctx.emit(Signal {
                 detector: NAME,
                 key: format!("tenant|{tenant}|{app}|{client_app}"),
-                title: format!("New application reading mail: {}", describe(&app, &client_app)),
+                title: format!(
+                    "New application reading mail: {}",
+                    describe(&app, &client_app)
+                ),
                 severity: if first_party {
                     Severity::Medium
                 } else {
@@ -93,7 +96,11 @@ impl Analytic for NewAppReadingMail {
                     } else {
                         ""
                     },
-                    if mailbox.is_empty() { "unknown" } else { &mailbox },
+                    if mailbox.is_empty() {
+                        "unknown"
+                    } else {
+                        &mailbox
+                    },
                 ),
                 tenant: ev.tenant_id.clone(),
                 evidence: vec![Evidence::of(ev)],
@@ -167,11 +174,29 @@ mod tests {
     #[test]
     fn an_app_first_seen_after_the_baseline_fires_once_per_tenant() {
         let events = vec![
-            bind("b1", "2026-01-02T09:00:00Z", "ann@c.example", GRAPH, OUTLOOK),
-            bind("b2", "2026-01-03T09:00:00Z", "bob@c.example", GRAPH, OUTLOOK),
+            bind(
+                "b1",
+                "2026-01-02T09:00:00Z",
+                "ann@c.example",
+                GRAPH,
+                OUTLOOK,
+            ),
+            bind(
+                "b2",
+                "2026-01-03T09:00:00Z",
+                "bob@c.example",
+                GRAPH,
+                OUTLOOK,
+            ),
             bind("n1", "2026-01-20T09:00:00Z", "ann@c.example", GRAPH, EVIL),
             bind("n2", "2026-01-20T09:05:00Z", "bob@c.example", GRAPH, EVIL),
-            bind("k1", "2026-01-21T09:00:00Z", "ann@c.example", GRAPH, OUTLOOK),
+            bind(
+                "k1",
+                "2026-01-21T09:00:00Z",
+                "ann@c.example",
+                GRAPH,
+                OUTLOOK,
+            ),
         ];
         let out = run(
             &mut NewAppReadingMail::default(),
@@ -190,7 +215,13 @@ mod tests {
 
     #[test]
     fn nothing_fires_inside_the_baseline() {
-        let events = vec![bind("n1", "2026-01-02T09:00:00Z", "ann@c.example", GRAPH, EVIL)];
+        let events = vec![bind(
+            "n1",
+            "2026-01-02T09:00:00Z",
+            "ann@c.example",
+            GRAPH,
+            EVIL,
+        )];
         let out = run(
             &mut NewAppReadingMail::default(),
             &events,
@@ -204,7 +235,13 @@ mod tests {
         let events = vec![
             bind("b1", "2026-01-02T09:00:00Z", "ann@c.example", GRAPH, EVIL),
             bind("n1", "2026-01-20T09:00:00Z", "bob@c.example", GRAPH, EVIL),
-            bind("n2", "2026-01-20T10:00:00Z", "bob@c.example", GRAPH, OUTLOOK),
+            bind(
+                "n2",
+                "2026-01-20T10:00:00Z",
+                "bob@c.example",
+                GRAPH,
+                OUTLOOK,
+            ),
         ];
         let out = run(
             &mut NewAppReadingMail::default(),

@@ -14,9 +14,9 @@ use std::collections::{HashMap, VecDeque};
 
 use mailtrail_event::{AuditEvent, EventKind, Timestamp};
 
-use super::{techniques, 
+use super::{
     Analytic, Attribution, Ctx, DetectorStatus, Evidence, Signal, app_pair, is_app_only,
-    network_of, secs_between,
+    network_of, secs_between, techniques,
 };
 use crate::finding::Severity;
 
@@ -125,8 +125,12 @@ impl MailAccessWithoutSignIn {
     }
 
     fn matched(&self, p: &Pending) -> bool {
-        p.token.as_ref().is_some_and(|t| self.tokens.contains_key(t))
-            || p.session.as_ref().is_some_and(|s| self.sessions.contains_key(s))
+        p.token
+            .as_ref()
+            .is_some_and(|t| self.tokens.contains_key(t))
+            || p.session
+                .as_ref()
+                .is_some_and(|s| self.sessions.contains_key(s))
     }
 
     /// Judges pending reads whose sign-in would have been logged by `now`.
@@ -136,7 +140,7 @@ impl MailAccessWithoutSignIn {
             let covered = self
                 .last_sign_in
                 .is_some_and(|last| secs_between(p.evidence.time, last) >= 0);
-            if !finishing && !(due && covered) {
+            if !(finishing || due && covered) {
                 // Without sign-ins after this read yet, wait: they may still come.
                 if self.pending.len() < MAX_PENDING {
                     break;
@@ -220,7 +224,7 @@ impl Analytic for MailAccessWithoutSignIn {
         }
         self.evict(ev.time);
         self.resolve(ev.time, false, ctx);
-        if !ev.reads_mail() {
+        if !ev.reads_mail() || ctx.baseline_only {
             return;
         }
         if ev.unique_token_id.is_none() && ev.aad_session_id.is_none() {
@@ -320,9 +324,24 @@ mod tests {
     #[test]
     fn a_read_whose_token_was_signed_in_is_not_flagged() {
         let events = vec![
-            sign_in("s1", "2026-01-20T09:00:00Z", "ann@c.example", "198.51.100.7", "tok-a"),
-            with_token(bind("m1", "2026-01-20T09:01:00Z", "ann@c.example", GRAPH, OWA), "tok-a"),
-            sign_in("s2", "2026-01-20T12:00:00Z", "bob@c.example", "198.51.100.8", "tok-b"),
+            sign_in(
+                "s1",
+                "2026-01-20T09:00:00Z",
+                "ann@c.example",
+                "198.51.100.7",
+                "tok-a",
+            ),
+            with_token(
+                bind("m1", "2026-01-20T09:01:00Z", "ann@c.example", GRAPH, OWA),
+                "tok-a",
+            ),
+            sign_in(
+                "s2",
+                "2026-01-20T12:00:00Z",
+                "bob@c.example",
+                "198.51.100.8",
+                "tok-b",
+            ),
         ];
         let mut a = analytic();
         assert!(run(&mut a, &events, None).is_empty());
@@ -332,9 +351,24 @@ mod tests {
     #[test]
     fn a_read_with_an_unknown_token_is_flagged() {
         let events = vec![
-            sign_in("s1", "2026-01-20T09:00:00Z", "ann@c.example", "198.51.100.7", "tok-a"),
-            with_token(bind("m1", "2026-01-20T09:01:00Z", "ann@c.example", GRAPH, OWA), "forged"),
-            sign_in("s2", "2026-01-20T12:00:00Z", "bob@c.example", "198.51.100.8", "tok-b"),
+            sign_in(
+                "s1",
+                "2026-01-20T09:00:00Z",
+                "ann@c.example",
+                "198.51.100.7",
+                "tok-a",
+            ),
+            with_token(
+                bind("m1", "2026-01-20T09:01:00Z", "ann@c.example", GRAPH, OWA),
+                "forged",
+            ),
+            sign_in(
+                "s2",
+                "2026-01-20T12:00:00Z",
+                "bob@c.example",
+                "198.51.100.8",
+                "tok-b",
+            ),
         ];
         let out = run(&mut analytic(), &events, None);
         assert_eq!(out.len(), 1);
@@ -346,10 +380,31 @@ mod tests {
     #[test]
     fn a_sign_in_logged_slightly_after_the_read_still_counts() {
         let events = vec![
-            sign_in("s0", "2026-01-20T08:00:00Z", "bob@c.example", "198.51.100.8", "tok-0"),
-            with_token(bind("m1", "2026-01-20T09:01:00Z", "ann@c.example", GRAPH, OWA), "tok-a"),
-            sign_in("s1", "2026-01-20T09:05:00Z", "ann@c.example", "198.51.100.7", "tok-a"),
-            sign_in("s2", "2026-01-20T12:00:00Z", "bob@c.example", "198.51.100.8", "tok-b"),
+            sign_in(
+                "s0",
+                "2026-01-20T08:00:00Z",
+                "bob@c.example",
+                "198.51.100.8",
+                "tok-0",
+            ),
+            with_token(
+                bind("m1", "2026-01-20T09:01:00Z", "ann@c.example", GRAPH, OWA),
+                "tok-a",
+            ),
+            sign_in(
+                "s1",
+                "2026-01-20T09:05:00Z",
+                "ann@c.example",
+                "198.51.100.7",
+                "tok-a",
+            ),
+            sign_in(
+                "s2",
+                "2026-01-20T12:00:00Z",
+                "bob@c.example",
+                "198.51.100.8",
+                "tok-b",
+            ),
         ];
         assert!(run(&mut analytic(), &events, None).is_empty());
     }
@@ -357,10 +412,31 @@ mod tests {
     #[test]
     fn a_token_older_than_the_horizon_no_longer_vouches() {
         let events = vec![
-            sign_in("s1", "2026-01-20T09:00:00Z", "ann@c.example", "198.51.100.7", "tok-a"),
-            sign_in("s2", "2026-01-22T08:00:00Z", "bob@c.example", "198.51.100.8", "tok-b"),
-            with_token(bind("m1", "2026-01-22T09:01:00Z", "ann@c.example", GRAPH, OWA), "tok-a"),
-            sign_in("s3", "2026-01-22T12:00:00Z", "bob@c.example", "198.51.100.8", "tok-c"),
+            sign_in(
+                "s1",
+                "2026-01-20T09:00:00Z",
+                "ann@c.example",
+                "198.51.100.7",
+                "tok-a",
+            ),
+            sign_in(
+                "s2",
+                "2026-01-22T08:00:00Z",
+                "bob@c.example",
+                "198.51.100.8",
+                "tok-b",
+            ),
+            with_token(
+                bind("m1", "2026-01-22T09:01:00Z", "ann@c.example", GRAPH, OWA),
+                "tok-a",
+            ),
+            sign_in(
+                "s3",
+                "2026-01-22T12:00:00Z",
+                "bob@c.example",
+                "198.51.100.8",
+                "tok-c",
+            ),
         ];
         assert_eq!(run(&mut analytic(), &events, None).len(), 1);
     }
@@ -368,13 +444,24 @@ mod tests {
     #[test]
     fn reads_after_the_sign_in_logs_end_are_not_judged() {
         let events = vec![
-            sign_in("s1", "2026-01-20T09:00:00Z", "ann@c.example", "198.51.100.7", "tok-a"),
-            with_token(bind("m1", "2026-01-21T09:01:00Z", "ann@c.example", GRAPH, OWA), "x"),
+            sign_in(
+                "s1",
+                "2026-01-20T09:00:00Z",
+                "ann@c.example",
+                "198.51.100.7",
+                "tok-a",
+            ),
+            with_token(
+                bind("m1", "2026-01-21T09:01:00Z", "ann@c.example", GRAPH, OWA),
+                "x",
+            ),
         ];
         let mut a = analytic();
         assert!(run(&mut a, &events, None).is_empty());
         assert_eq!(a.counts.after_coverage, 1);
-        assert!(matches!(a.status(), DetectorStatus::Limited(s) if s.contains("after the sign-in logs end")));
+        assert!(
+            matches!(a.status(), DetectorStatus::Limited(s) if s.contains("after the sign-in logs end"))
+        );
     }
 
     #[test]
@@ -399,11 +486,23 @@ mod tests {
         )];
         for i in 0..3 {
             events.push(with_token(
-                bind(&format!("m{i}"), &format!("2026-01-20T09:0{i}:00Z"), "ann@c.example", GRAPH, OWA),
+                bind(
+                    &format!("m{i}"),
+                    &format!("2026-01-20T09:0{i}:00Z"),
+                    "ann@c.example",
+                    GRAPH,
+                    OWA,
+                ),
                 &format!("forged-{i}"),
             ));
         }
-        events.push(sign_in("s9", "2026-01-20T12:00:00Z", "bob@c.example", "198.51.100.8", "t"));
+        events.push(sign_in(
+            "s9",
+            "2026-01-20T12:00:00Z",
+            "bob@c.example",
+            "198.51.100.8",
+            "t",
+        ));
         let out = run(&mut analytic(), &events, None);
         assert_eq!(out.len(), 3);
         assert!(out.iter().all(|s| s.key == out[0].key));

@@ -74,10 +74,7 @@ pub(crate) struct SessionReplay {
 
 impl SessionReplay {
     fn sweep(&mut self, now: Timestamp) {
-        if self
-            .last_sweep
-            .is_some_and(|t| secs_between(t, now) < 3600)
-        {
+        if self.last_sweep.is_some_and(|t| secs_between(t, now) < 3600) {
             return;
         }
         self.sessions.retain(|_, uses| {
@@ -173,7 +170,9 @@ impl Analytic for SessionReplay {
                 (Some(o), _) => {
                     let client = matches!((&agent, &o.agent), (Some((k1, a1)), Some((k2, a2))) if k1 == k2 && a1 != a2);
                     let why = match (client, new_for_user) {
-                        (true, true) => ", by a different client, from a network this user had not used before",
+                        (true, true) => {
+                            ", by a different client, from a network this user had not used before"
+                        }
                         (true, false) => ", by a different client",
                         _ => ", from a network this user had not used before",
                     };
@@ -291,13 +290,33 @@ mod tests {
 
     #[test]
     fn a_sign_in_agent_and_an_exchange_client_string_are_not_compared() {
-        let mut sign_in = used("s1", "2026-01-20T09:00:00Z", "198.51.100.7", "iOS/18.1 dataaccessd/1.0");
+        let mut sign_in = used(
+            "s1",
+            "2026-01-20T09:00:00Z",
+            "198.51.100.7",
+            "iOS/18.1 dataaccessd/1.0",
+        );
         sign_in.kind = EventKind::SignIn;
         let events = vec![
-            used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", "Client=ActiveSync"),
-            used("b2", "2026-01-02T10:00:00Z", "111.65.38.197", "Client=ActiveSync"),
+            used(
+                "b1",
+                "2026-01-02T09:00:00Z",
+                "198.51.100.7",
+                "Client=ActiveSync",
+            ),
+            used(
+                "b2",
+                "2026-01-02T10:00:00Z",
+                "111.65.38.197",
+                "Client=ActiveSync",
+            ),
             sign_in,
-            used("r1", "2026-01-20T09:01:00Z", "111.65.38.197", "Client=ActiveSync"),
+            used(
+                "r1",
+                "2026-01-20T09:01:00Z",
+                "111.65.38.197",
+                "Client=ActiveSync",
+            ),
         ];
         let out = run(
             &mut SessionReplay::default(),
@@ -309,13 +328,29 @@ mod tests {
 
     #[test]
     fn a_session_moving_to_another_operating_system_is_replay_at_any_time() {
-        let mut a = used("s1", "2026-01-20T01:33:59Z", "198.51.100.7", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
+        let mut a = used(
+            "s1",
+            "2026-01-20T01:33:59Z",
+            "198.51.100.7",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+        );
         a.kind = EventKind::SignIn;
-        let mut b = used("s2", "2026-01-20T02:29:03Z", "192.0.2.50", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)");
+        let mut b = used(
+            "s2",
+            "2026-01-20T02:29:03Z",
+            "192.0.2.50",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)",
+        );
         b.kind = EventKind::SignIn;
         let out = run(&mut SessionReplay::default(), &[a, b], None);
         assert_eq!(out.len(), 1, "{out:#?}");
-        assert!(out[0].reason.contains("on macOS where it had been used on Windows"), "{}", out[0].reason);
+        assert!(
+            out[0]
+                .reason
+                .contains("on macOS where it had been used on Windows"),
+            "{}",
+            out[0].reason
+        );
     }
 
     #[test]

@@ -353,7 +353,12 @@ fn command_line_parameters(s: &str) -> Vec<NameValue> {
         if nv.value.is_empty() {
             nv.value = "True".into();
         } else if nv.value.eq_ignore_ascii_case("true") || nv.value.eq_ignore_ascii_case("false") {
-            nv.value = if nv.value.eq_ignore_ascii_case("true") { "True" } else { "False" }.into();
+            nv.value = if nv.value.eq_ignore_ascii_case("true") {
+                "True"
+            } else {
+                "False"
+            }
+            .into();
         }
     }
     out
@@ -492,7 +497,10 @@ mod command_line_tests {
         let got = command_line_parameters(
             r#"-Name "Hold review 702" -ExchangeLocation All -Export -Force:$true -Query 'subject:"pay"'"#,
         );
-        let pairs: Vec<(&str, &str)> = got.iter().map(|n| (n.name.as_str(), n.value.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = got
+            .iter()
+            .map(|n| (n.name.as_str(), n.value.as_str()))
+            .collect();
         assert_eq!(
             pairs,
             [
