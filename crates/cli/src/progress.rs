@@ -42,7 +42,7 @@ impl Progress {
         }
         let n = self.count.get() + 1;
         self.count.set(n);
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             bar.set_position(n);
         }
     }

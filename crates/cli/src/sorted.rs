@@ -76,7 +76,26 @@ impl TimeSorter {
     }
 
     pub(crate) fn push(&mut self, ev: AuditEvent) -> anyhow::Result<()> {
-        let entry = Entry::of(ev);
+        self.push_entry(Entry::of(ev))
+    }
+
+    /// Adds a record known by its bytes (a stored record): it is normalised when it comes out.
+    pub(crate) fn push_raw(
+        &mut self,
+        time: Timestamp,
+        record_id: &str,
+        source: SourceFormat,
+        raw: Bytes,
+    ) -> anyhow::Result<()> {
+        self.push_entry(Entry {
+            time,
+            record_id: record_id.into(),
+            source,
+            raw,
+        })
+    }
+
+    fn push_entry(&mut self, entry: Entry) -> anyhow::Result<()> {
         self.buffered_bytes += entry.cost();
         self.buffer.push(entry);
         if self.buffered_bytes >= self.budget {
@@ -344,7 +363,9 @@ mod tests {
         let mut sorter = TimeSorter::new(3 * (ENTRY_OVERHEAD + 140));
         let times = [50, 10, 40, 30, 20, 60, 0, 70, 35];
         for (i, t) in times.iter().enumerate() {
-            sorter.push(event(&format!("r{i}"), 1_700_000_000 + t)).unwrap();
+            sorter
+                .push(event(&format!("r{i}"), 1_700_000_000 + t))
+                .unwrap();
         }
         assert!(sorter.spilled() > 0);
         let (out, _) = drain(sorter.finish().unwrap());

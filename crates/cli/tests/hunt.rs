@@ -1,5 +1,8 @@
 //! `mailtrail hunt` run as a user runs it, on real third-party data and on generated tenants.
 
+// Helpers outside #[test] functions unwrap too: a failure there is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -8,7 +11,9 @@ fn mailtrail() -> Command {
 }
 
 fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel)
 }
 
 /// OTRF's Golden SAML dataset: a forged SAML token registers an application, grants it Microsoft
@@ -24,14 +29,22 @@ fn golden_saml_incident_ties_the_application_to_the_mail_it_read() {
         .arg(dir.join("Microsoft365DefenderEvents.json"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let incidents = report["incidents"].as_array().unwrap();
     assert_eq!(incidents.len(), 1, "{report:#}");
     let incident = &incidents[0];
     assert_eq!(incident["severity"], "high");
     let apps = incident["entities"]["apps"].to_string();
-    assert!(apps.contains("5a95e683-08ad-424e-a441-1d1aec52c02c"), "{apps}");
+    assert!(
+        apps.contains("5a95e683-08ad-424e-a441-1d1aec52c02c"),
+        "{apps}"
+    );
 
     // The blast radius: pgustavo's inbox, with the messages the application opened.
     let mailboxes = incident["blast_radius"]["mailboxes"].as_array().unwrap();
@@ -40,7 +53,11 @@ fn golden_saml_incident_ties_the_application_to_the_mail_it_read() {
     assert_eq!(mailboxes[0]["folders_bound"][0][0], "\\Inbox");
     let ids = mailboxes[0]["message_ids"].as_array().unwrap();
     assert_eq!(ids.len(), 6, "seven reads, six distinct messages");
-    assert!(ids.iter().any(|i| i.as_str().unwrap().contains("@AB1CD23EF4567.abcdef12.prod.outlook.com")));
+    assert!(ids.iter().any(|i| {
+        i.as_str()
+            .unwrap()
+            .contains("@AB1CD23EF4567.abcdef12.prod.outlook.com")
+    }));
 
     // The evidence names the grant, the credential and the read.
     let findings = report["findings"].as_array().unwrap();
@@ -48,9 +65,20 @@ fn golden_saml_incident_ties_the_application_to_the_mail_it_read() {
         .iter()
         .find(|f| f["detector"] == "grant-then-mail-read")
         .expect("the grant-then-read sequence is a finding");
-    let evidence: Vec<&str> = chain["evidence"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(evidence.contains(&"699e0b10-1c53-403e-976f-ce0847a92b44"), "{evidence:?}");
-    assert!(evidence.iter().any(|e| e.starts_with("Directory_630d7f0c")), "{evidence:?}");
+    let evidence: Vec<&str> = chain["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        evidence.contains(&"699e0b10-1c53-403e-976f-ce0847a92b44"),
+        "{evidence:?}"
+    );
+    assert!(
+        evidence.iter().any(|e| e.starts_with("Directory_630d7f0c")),
+        "{evidence:?}"
+    );
 
     // Coverage is honest about what could not run.
     let coverage = &report["coverage"];
@@ -80,12 +108,17 @@ fn every_output_format_renders_the_same_incident() {
             .unwrap();
         assert_eq!(status.code(), Some(1), "{format}");
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("5a95e683-08ad-424e-a441-1d1aec52c02c"), "{format}: {text}");
+        assert!(
+            text.contains("5a95e683-08ad-424e-a441-1d1aec52c02c"),
+            "{format}: {text}"
+        );
         match format {
             "jsonl" => {
                 for line in text.lines() {
                     let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                    assert!(["incident", "finding", "coverage"].contains(&v["type"].as_str().unwrap()));
+                    assert!(
+                        ["incident", "finding", "coverage"].contains(&v["type"].as_str().unwrap())
+                    );
                 }
             }
             "csv" => assert!(text.starts_with("finding_id,incident_id,severity")),
@@ -101,7 +134,15 @@ fn every_output_format_renders_the_same_incident() {
 #[test]
 fn min_severity_above_every_incident_exits_zero() {
     let status = mailtrail()
-        .args(["hunt", "--min-severity", "critical", "--format", "json", "-o", "/dev/null"])
+        .args([
+            "hunt",
+            "--min-severity",
+            "critical",
+            "--format",
+            "json",
+            "-o",
+            "/dev/null",
+        ])
         .arg(shared("data/otrf-golden-saml/OfficeActivityEvents.json"))
         .arg(shared("data/otrf-golden-saml/AADAuditEvents.json"))
         .status()
@@ -111,7 +152,144 @@ fn min_severity_above_every_incident_exits_zero() {
 
 #[test]
 fn a_missing_input_is_an_error_with_exit_status_two() {
-    let out = mailtrail().args(["hunt", "/nonexistent/export.json"]).output().unwrap();
+    let out = mailtrail()
+        .args(["hunt", "/nonexistent/export.json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/export.json"));
+}
+
+/// Every finding of a report as `(detector, sorted evidence)`, to compare two hunts.
+fn findings(report: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut evidence: Vec<String> = f["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap().to_owned())
+                .collect();
+            evidence.sort();
+            (f["detector"].as_str().unwrap().to_owned(), evidence)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A retro-hunt over the evidence store finds what a hunt over the same exports finds, and
+/// `--from` hunts only a later period, learning what is normal from the days before it.
+#[test]
+fn a_store_hunt_finds_what_the_exports_hunt_finds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    let out = mailtrail()
+        .args(["simulate", "--users", "20", "--days", "21", "--seed", "11"])
+        .args(["--scenarios", "storm-0558", "--out"])
+        .arg(&sim)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exports = [
+        sim.join("ual"),
+        sim.join("signins.ndjson"),
+        sim.join("directory_audit.ndjson"),
+    ];
+    let label: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(sim.join("labels.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let attack: Vec<&str> = label["record_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+
+    let hunt = |args: &[&std::ffi::OsStr]| {
+        let out = mailtrail()
+            .env_remove("MAILTRAIL_STORE")
+            .args(["hunt", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code().map(|c| c <= 1),
+            Some(true),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let of_files = hunt(&exports.iter().map(|p| p.as_os_str()).collect::<Vec<_>>());
+
+    let store = tmp.path().join("store");
+    for args in [vec!["init"], vec!["ingest"]] {
+        let mut c = mailtrail();
+        c.env_remove("MAILTRAIL_STORE")
+            .args(&args)
+            .arg("--store")
+            .arg(&store);
+        if args[0] == "ingest" {
+            c.args(&exports);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let of_store = hunt(&["--store".as_ref(), store.as_os_str()]);
+
+    let expected = findings(&of_files);
+    assert!(
+        expected
+            .iter()
+            .any(|(_, evidence)| evidence.iter().any(|e| attack.contains(&e.as_str()))),
+        "the exports hunt finds the forged-token reads: {expected:#?}"
+    );
+    assert_eq!(findings(&of_store), expected);
+    assert_eq!(
+        of_store["incidents"].as_array().unwrap().len(),
+        of_files["incidents"].as_array().unwrap().len()
+    );
+
+    // Hunting only the days after the intrusion: it is not reported again, and the baseline is
+    // the two weeks before the period rather than its own first days.
+    let end: jiff::Timestamp = label["end"].as_str().unwrap().parse().unwrap();
+    let after = (end + jiff::SignedDuration::from_secs(1)).to_string();
+    let later = hunt(&[
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--from".as_ref(),
+        after.as_ref(),
+    ]);
+    for (detector, evidence) in findings(&later) {
+        assert!(
+            !evidence.iter().any(|e| attack.contains(&e.as_str())),
+            "{detector} reported the earlier intrusion"
+        );
+    }
+    let baseline = &later["coverage"]["baseline"];
+    assert_eq!(baseline["mode"], "explicit", "{baseline}");
+    assert!(baseline["records"].as_u64().unwrap() > 0, "{baseline}");
+    assert_eq!(
+        later["coverage"]["inputs"][0]["records"]
+            .as_u64()
+            .map(|n| n > 0),
+        Some(true)
+    );
 }

@@ -61,10 +61,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         dir.display(),
     );
     let report = hunt::execute(&hunt::Plan {
-        paths: ["ual", "signins.ndjson", "directory_audit.ndjson"]
-            .iter()
-            .map(|p| dir.join(p).to_string_lossy().into_owned())
-            .collect(),
+        source: hunt::Source::Files(
+            ["ual", "signins.ndjson", "directory_audit.ndjson"]
+                .iter()
+                .map(|p| dir.join(p).to_string_lossy().into_owned())
+                .collect(),
+        ),
         baseline: Vec::new(),
         baseline_days: 14,
         sigma_dirs: Vec::new(),

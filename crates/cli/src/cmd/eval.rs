@@ -95,7 +95,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         render(&score, &mut out)?;
     }
-    Ok(if score.pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if score.pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub(crate) fn read_labels(path: &Path) -> anyhow::Result<Vec<Label>> {
@@ -113,7 +117,9 @@ pub(crate) fn read_labels(path: &Path) -> anyhow::Result<Vec<Label>> {
 
 /// `users × days` from the `tenant.json` that `simulate` writes beside `labels.jsonl`.
 fn user_days_beside(labels: &Path) -> anyhow::Result<Option<f64>> {
-    let Some(dir) = labels.parent() else { return Ok(None) };
+    let Some(dir) = labels.parent() else {
+        return Ok(None);
+    };
     let path = dir.join("tenant.json");
     if !path.exists() {
         return Ok(None);
@@ -125,7 +131,12 @@ fn user_days_beside(labels: &Path) -> anyhow::Result<Option<f64>> {
     Ok(users.zip(days).map(|(u, d)| u * d))
 }
 
-pub(crate) fn score(report: &Report, labels: &[Label], user_days: Option<f64>, max_fp: f64) -> Score {
+pub(crate) fn score(
+    report: &Report,
+    labels: &[Label],
+    user_days: Option<f64>,
+    max_fp: f64,
+) -> Score {
     let findings: HashMap<&str, &mailtrail_detect::Finding> =
         report.findings.iter().map(|f| (f.id.as_str(), f)).collect();
     // Evidence of each incident, and which detector named each record.
@@ -168,7 +179,10 @@ pub(crate) fn score(report: &Report, labels: &[Label], user_days: Option<f64>, m
         let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         attacks.push(Scored {
             scenario: label.scenario.clone(),
-            instance: label.instance.clone().unwrap_or_else(|| format!("{}-{}", label.scenario, n + 1)),
+            instance: label
+                .instance
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", label.scenario, n + 1)),
             detected: !matched.is_empty(),
             incidents: matched,
             evidence_precision: ratio(hits.len(), evidence.len()),
@@ -219,14 +233,22 @@ pub(crate) fn render(score: &Score, out: &mut impl Write) -> std::io::Result<()>
         score.detected,
         score.attacks.len(),
         score.false_positive_incidents.len(),
-        if score.false_positive_incidents.len() == 1 { "" } else { "s" },
+        if score.false_positive_incidents.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         match (score.false_positives_per_1000_user_days, score.user_days) {
             (Some(r), Some(d)) => format!(" ({r:.2} per 1,000 user-days over {d:.0} user-days)"),
             _ => String::new(),
         }
     )?;
     if !score.false_positive_incidents.is_empty() {
-        writeln!(out, "false positives: {}", score.false_positive_incidents.join(", "))?;
+        writeln!(
+            out,
+            "false positives: {}",
+            score.false_positive_incidents.join(", ")
+        )?;
     }
     writeln!(out, "{}", if score.pass { "PASS" } else { "FAIL" })
 }
@@ -277,8 +299,16 @@ mod tests {
             ..Default::default()
         };
         let labels = vec![
-            Label { scenario: "s".into(), instance: None, record_ids: vec!["a1".into(), "a2".into(), "a3".into(), "a4".into()] },
-            Label { scenario: "t".into(), instance: None, record_ids: vec!["z".into()] },
+            Label {
+                scenario: "s".into(),
+                instance: None,
+                record_ids: vec!["a1".into(), "a2".into(), "a3".into(), "a4".into()],
+            },
+            Label {
+                scenario: "t".into(),
+                instance: None,
+                record_ids: vec!["z".into()],
+            },
         ];
         let s = score(&report, &labels, Some(1000.0), 1.0);
         assert!(s.attacks[0].detected);

@@ -7,22 +7,33 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use mailtrail_detect::{
-    BaselineMode, Engine, EngineConfig, IndicatorSet, InputCoverage, Report, SigmaCoverage,
-    Severity,
+    BaselineMode, Engine, EngineConfig, IndicatorSet, InputCoverage, Report, Severity,
+    SigmaCoverage,
 };
+use mailtrail_event::Timestamp;
 use mailtrail_formats::{Inputs, ReadOptions, Reader};
 use mailtrail_report::Format;
+use mailtrail_store::{OpenMode, Store};
 
+use crate::cmd::search::TimeWindow;
 use crate::progress::Progress;
 use crate::sorted::TimeSorter;
+use crate::store_location::StoreArg;
 
 /// Arguments of `mailtrail hunt`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Exports to analyse: files, directories, glob patterns, or - for standard input. Any format
-    /// `mailtrail parse` reads; sign-in logs may be mixed in.
-    #[arg(value_name = "PATH", required = true)]
+    /// `mailtrail parse` reads; sign-in logs may be mixed in. Without PATH, the evidence store is
+    /// hunted (retro-hunt).
+    #[arg(value_name = "PATH")]
     paths: Vec<String>,
+    /// The evidence store to hunt when no PATH is given.
+    #[command(flatten)]
+    store: StoreArg,
+    /// The period of the store to hunt; the baseline is the --baseline-days before it.
+    #[command(flatten)]
+    window: TimeWindow,
     /// Entra ID sign-in logs (interactive, non-interactive, service principal). Needed by the
     /// mail-access-without-sign-in check.
     #[arg(long, value_name = "PATH")]
@@ -62,9 +73,21 @@ pub(crate) struct Args {
     sort_memory: usize,
 }
 
+/// Where a hunt reads from.
+pub(crate) enum Source {
+    /// Exports.
+    Files(Vec<String>),
+    /// The evidence store, within `[from, to)`.
+    Store {
+        dir: PathBuf,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    },
+}
+
 /// What a hunt reads and how it judges: everything but the output.
 pub(crate) struct Plan {
-    pub(crate) paths: Vec<String>,
+    pub(crate) source: Source,
     pub(crate) baseline: Vec<String>,
     pub(crate) baseline_days: u32,
     pub(crate) sigma_dirs: Vec<PathBuf>,
@@ -77,10 +100,31 @@ pub(crate) struct Plan {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let min_severity = Severity::parse(&args.min_severity).unwrap_or(Severity::Medium);
-    let mut paths = args.paths;
-    paths.extend(args.signins);
+    let source = if args.paths.is_empty() {
+        if !args.signins.is_empty() || !args.baseline.is_empty() {
+            anyhow::bail!(
+                "--signins and --baseline go with exports (PATH); a store hunt takes both from the store"
+            );
+        }
+        let (from, to) = args.window.bounds()?;
+        Source::Store {
+            dir: args.store.path()?,
+            from,
+            to,
+        }
+    } else {
+        let (from, to) = args.window.bounds()?;
+        if from.is_some() || to.is_some() {
+            anyhow::bail!(
+                "--since, --from and --to select the period of a store hunt; exports are hunted whole"
+            );
+        }
+        let mut paths = args.paths;
+        paths.extend(args.signins);
+        Source::Files(paths)
+    };
     let report = execute(&Plan {
-        paths,
+        source,
         baseline: args.baseline,
         baseline_days: args.baseline_days,
         sigma_dirs: args.sigma,
@@ -125,8 +169,9 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         Some(rules)
     };
 
+    let store_baseline = matches!(plan.source, Source::Store { from: Some(_), .. });
     let config = EngineConfig {
-        baseline: if plan.baseline.is_empty() {
+        baseline: if plan.baseline.is_empty() && !store_baseline {
             BaselineMode::FirstDays(plan.baseline_days)
         } else {
             BaselineMode::Explicit
@@ -155,7 +200,21 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         }
         events.finish();
     }
-    let read = read_sorted(&plan.paths, &options, budget, &progress, "reading")?;
+    let read = match &plan.source {
+        Source::Files(paths) => read_sorted(paths, &options, budget, &progress, "reading")?,
+        Source::Store { dir, from, to } => {
+            let (baseline, read) =
+                read_store(dir, *from, *to, plan.baseline_days, budget, &progress)?;
+            if let Some(mut events) = baseline {
+                while let Some(ev) = events.next_event()? {
+                    engine.learn(&ev);
+                    progress.tick("learning");
+                }
+                events.finish();
+            }
+            read
+        }
+    };
     rejected += read.rejected;
     inputs_coverage.extend(read.inputs);
     if read.strict_stop {
@@ -170,7 +229,10 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     let duplicates = events.finish();
     progress.finish();
     if duplicates > 0 {
-        tracing::info!(duplicates, "Records read more than once were analysed once.");
+        tracing::info!(
+            duplicates,
+            "Records read more than once were analysed once."
+        );
     }
 
     let mut report = engine.finish();
@@ -193,6 +255,73 @@ struct SortedRead {
     inputs: Vec<InputCoverage>,
     rejected: u64,
     strict_stop: bool,
+}
+
+/// Reads the store's records in `[from, to)` into a time-ordered stream, and the
+/// `baseline_days` before `from` into a second one for learning.
+fn read_store(
+    dir: &std::path::Path,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    baseline_days: u32,
+    budget: usize,
+    progress: &Progress,
+) -> anyhow::Result<(Option<crate::sorted::SortedEvents>, SortedRead)> {
+    let store = Store::open(dir, OpenMode::ReadOnly)
+        .with_context(|| format!("opening the evidence store {}", dir.display()))?;
+    let learn_from = from.and_then(|f| {
+        f.checked_sub(jiff::SignedDuration::from_hours(
+            24 * i64::from(baseline_days),
+        ))
+        .ok()
+    });
+    let mut baseline = from.map(|_| TimeSorter::new(budget / 2));
+    let mut main = TimeSorter::new(if from.is_some() { budget / 2 } else { budget });
+    let (mut records, mut pruned) = (0u64, 0u64);
+    for record in store.scan(0) {
+        let r = record.with_context(|| format!("reading the evidence store {}", dir.display()))?;
+        if r.pruned {
+            pruned += 1;
+            continue;
+        }
+        if to.is_some_and(|t| r.time >= t) {
+            continue;
+        }
+        match from {
+            Some(f) if r.time < f => {
+                if learn_from.is_some_and(|l| r.time >= l)
+                    && let Some(b) = &mut baseline
+                {
+                    b.push_raw(r.time, &r.record_id, r.source, r.raw)?;
+                }
+            }
+            _ => {
+                main.push_raw(r.time, &r.record_id, r.source, r.raw)?;
+                records += 1;
+                progress.tick("reading");
+            }
+        }
+    }
+    if pruned > 0 {
+        eprintln!(
+            "note: {pruned} records in the store were pruned by retention and could not be hunted"
+        );
+    }
+    let baseline = baseline.map(TimeSorter::finish).transpose()?;
+    Ok((
+        baseline,
+        SortedRead {
+            events: main.finish()?,
+            inputs: vec![InputCoverage {
+                path: format!("store {}", dir.display()),
+                records,
+                rejected: 0,
+                error: None,
+            }],
+            rejected: 0,
+            strict_stop: false,
+        },
+    ))
 }
 
 fn read_sorted(
@@ -246,7 +375,10 @@ fn read_sorted(
         });
     }
     if sorter.spilled() > 0 {
-        tracing::info!(records = sorter.spilled(), "Sorted by time through temporary files.");
+        tracing::info!(
+            records = sorter.spilled(),
+            "Sorted by time through temporary files."
+        );
     }
     Ok(SortedRead {
         events: sorter.finish()?,
@@ -256,7 +388,11 @@ fn read_sorted(
     })
 }
 
-pub(crate) fn write_report(report: &Report, format: Format, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+pub(crate) fn write_report(
+    report: &Report,
+    format: Format,
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     match path {
         Some(p) => {
             let file = std::fs::File::create(p)

@@ -87,10 +87,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         failed: None,
     };
     let summary = reader.read_all(&expanded.inputs, &mut sink);
-    if let Some(stats) = sink.stats.take() {
-        if let Err(e) = stats.print(&mut sink.out, &summary) {
-            sink.write_failed(e);
-        }
+    if let Some(stats) = sink.stats.take()
+        && let Err(e) = stats.print(&mut sink.out, &summary)
+    {
+        sink.write_failed(e);
     }
     if let Err(e) = sink.out.flush() {
         sink.write_failed(e);
