@@ -402,6 +402,16 @@ impl RecentEvidence {
 }
 
 fn sigma_signal(m: &crate::sigma::SigmaMatch, ev: &AuditEvent, recent: &RecentEvidence) -> Signal {
+    // A correlation's earlier events did not match a rule of their own, so only their ids are
+    // at hand; the values it grouped by (an address, an account) name what they shared.
+    let (mut group_ip, mut group_user) = (None, None);
+    for (_, value) in &m.group_key {
+        if let Ok(ip) = value.parse::<std::net::IpAddr>() {
+            group_ip = Some(ip);
+        } else if value.contains('@') {
+            group_user = Some(value.to_ascii_lowercase());
+        }
+    }
     let evidence: Vec<Evidence> = m
         .record_ids
         .iter()
@@ -409,6 +419,8 @@ fn sigma_signal(m: &crate::sigma::SigmaMatch, ev: &AuditEvent, recent: &RecentEv
             recent.by_id.get(id).cloned().unwrap_or_else(|| Evidence {
                 record_id: id.clone(),
                 time: m.last,
+                ip: group_ip,
+                user: group_user.clone(),
                 ..Default::default()
             })
         })

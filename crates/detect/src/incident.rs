@@ -381,16 +381,22 @@ fn build(
 }
 
 /// The entity values that link findings.
+/// A finding about more people than this (a harvest, a spray) does not link incidents through
+/// them: it would join every other incident of the period into its own.
+const MAX_PEOPLE_LINKS: usize = 10;
+
 fn links(e: &Entities) -> impl Iterator<Item = String> + '_ {
     let apps = e
         .apps
         .iter()
         .flat_map(|label| label.split('/'))
         .filter(|id| app_name(id).is_none());
+    let people = e.users.len() <= MAX_PEOPLE_LINKS && e.mailboxes.len() <= MAX_PEOPLE_LINKS;
     e.users
         .iter()
+        .chain(&e.mailboxes)
+        .filter(move |_| people)
         .map(|u| format!("u:{u}"))
-        .chain(e.mailboxes.iter().map(|m| format!("u:{m}")))
         .chain(e.sessions.iter().map(|s| format!("s:{s}")))
         .chain(e.tokens.iter().map(|t| format!("t:{t}")))
         .chain(

@@ -36,7 +36,26 @@ struct Use {
     /// one device differently, so only agents of the same kind are compared.
     agent: Option<(EventKind, String)>,
     os: Option<&'static str>,
+    /// The browser, with the record kind that named it.
+    browser: Option<(EventKind, &'static str)>,
     last: Timestamp,
+}
+
+/// The browser a user agent names, when it is a browser's. Apps that embed one (Teams, Outlook)
+/// name none.
+fn browser_family(agent: &str) -> Option<&'static str> {
+    if !agent.starts_with("Mozilla/") || agent.contains("Teams/") || agent.contains("Outlook") {
+        return None;
+    }
+    [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| name)
 }
 
 /// The operating system a user agent names, when it names one.
@@ -113,6 +132,11 @@ impl Analytic for SessionReplay {
             .as_deref()
             .map(|a| (ev.kind, a.trim().to_ascii_lowercase()));
         let os = ev.user_agent.as_deref().and_then(os_family);
+        let browser = ev
+            .user_agent
+            .as_deref()
+            .and_then(browser_family)
+            .map(|b| (ev.kind, b));
         let common = self
             .place_users
             .get(&network)
@@ -133,12 +157,19 @@ impl Analytic for SessionReplay {
                 .filter(|u| u.network != network && secs_between(u.last, ev.time) <= WINDOW_SECS)
                 .max_by_key(|u| u.last)
                 .cloned();
-            let other_os = os.and_then(|os| {
-                uses.iter()
-                    .filter(|u| u.network != network && u.os.is_some_and(|o| o != os))
-                    .max_by_key(|u| u.last)
-                    .cloned()
-            });
+            // A session cookie does not move to another operating system, nor — on a network the
+            // user never used — to another browser.
+            let other_system = uses
+                .iter()
+                .filter(|u| u.network != network)
+                .filter(|u| {
+                    let other_os = matches!((os, u.os), (Some(a), Some(b)) if a != b);
+                    let other_browser = new_for_user
+                        && matches!((browser, u.browser), (Some(a), Some(b)) if a.0 == b.0 && a.1 != b.1);
+                    other_os || other_browser
+                })
+                .max_by_key(|u| u.last)
+                .cloned();
             match uses.iter_mut().find(|u| u.network == network) {
                 Some(u) => {
                     u.last = ev.time;
@@ -147,12 +178,14 @@ impl Analytic for SessionReplay {
                         u.agent = agent.clone();
                     }
                     u.os = os.or(u.os);
+                    u.browser = browser.or(u.browser);
                 }
                 None => uses.push(Use {
                     network,
                     ip,
                     agent: agent.clone(),
                     os,
+                    browser,
                     last: ev.time,
                 }),
             }
@@ -164,9 +197,12 @@ impl Analytic for SessionReplay {
                     (Some((k1, a1)), Some((k2, a2))) => k1 == k2 && a1 != a2,
                     _ => false,
                 };
-                other_client || new_for_user
+                // A phone leaving Wi-Fi for its carrier lands in whichever of the carrier's
+                // address blocks the tower hands out: a new network, the same phone.
+                let roaming_phone = matches!(os, Some("iOS" | "Android")) && other.os == os;
+                other_client || (new_for_user && !roaming_phone)
             });
-            let (other, why) = match (fast, other_os) {
+            let (other, why) = match (fast, other_system) {
                 (Some(o), _) => {
                     let client = matches!((&agent, &o.agent), (Some((k1, a1)), Some((k2, a2))) if k1 == k2 && a1 != a2);
                     let why = match (client, new_for_user) {
@@ -179,11 +215,17 @@ impl Analytic for SessionReplay {
                     (o, why.to_owned())
                 }
                 (None, Some(o)) => {
-                    let why = format!(
-                        ", on {} where it had been used on {}",
-                        os.unwrap_or("another system"),
-                        o.os.unwrap_or("another system")
-                    );
+                    let why = match (os, o.os) {
+                        (Some(a), Some(b)) if a != b => {
+                            format!(", on {a} where it had been used on {b}")
+                        }
+                        _ => format!(
+                            ", in {} where it had been used in {}, from a network this user had \
+                             not used before",
+                            browser.map_or("another browser", |b| b.1),
+                            o.browser.map_or("another browser", |b| b.1)
+                        ),
+                    };
                     (o, why)
                 }
                 (None, None) => continue,
@@ -286,6 +328,73 @@ mod tests {
             used("r3", "2026-01-20T09:08:00Z", "111.65.60.5", "Phone"),
         ];
         assert!(run(&mut SessionReplay::default(), &events, None).is_empty());
+    }
+
+    #[test]
+    fn a_phone_moving_from_home_wifi_to_a_new_carrier_block_is_not_replay() {
+        let phone = "Client=ActiveSync;UserAgent=Apple-iPhone15C2/2201.200";
+        let events = vec![
+            used("r1", "2026-01-20T12:20:00Z", "73.0.76.247", phone),
+            used("r2", "2026-01-20T12:44:00Z", "2600:3ee:316d:92ed::1", phone),
+        ];
+        assert!(run(&mut SessionReplay::default(), &events, None).is_empty());
+        // A computer doing the same is replay: its session does not roam onto a carrier.
+        let laptop = "Client=REST;Mozilla/5.0 (Windows NT 10.0; Win64; x64)";
+        let events = vec![
+            used("r1", "2026-01-20T12:20:00Z", "73.0.76.247", laptop),
+            used(
+                "r2",
+                "2026-01-20T12:44:00Z",
+                "2600:3ee:316d:92ed::1",
+                laptop,
+            ),
+        ];
+        assert_eq!(run(&mut SessionReplay::default(), &events, None).len(), 1);
+    }
+
+    #[test]
+    fn a_session_in_another_browser_on_a_new_network_hours_later_is_replay() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        let events = vec![
+            used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", chrome),
+            used("r1", "2026-01-20T05:24:00Z", "198.51.100.7", chrome),
+            used(
+                "r2",
+                "2026-01-20T08:22:00Z",
+                "2001:19f0:229b:f20d::1",
+                firefox,
+            ),
+        ];
+        let out = run(
+            &mut SessionReplay::default(),
+            &events,
+            Some(at("2026-01-15T00:00:00Z")),
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(
+            out[0]
+                .reason
+                .contains("in Firefox where it had been used in Chrome")
+        );
+        // The same browser later from a new network is a person moving, not replay.
+        let events = vec![
+            used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", chrome),
+            used("r1", "2026-01-20T05:24:00Z", "198.51.100.7", chrome),
+            used(
+                "r2",
+                "2026-01-20T08:22:00Z",
+                "2001:19f0:229b:f20d::1",
+                chrome,
+            ),
+        ];
+        let out = run(
+            &mut SessionReplay::default(),
+            &events,
+            Some(at("2026-01-15T00:00:00Z")),
+        );
+        assert!(out.is_empty(), "{out:#?}");
     }
 
     #[test]
