@@ -141,13 +141,14 @@ impl Analytic for SessionReplay {
             .place_users
             .get(&network)
             .is_some_and(|users| users.len() >= COMMON_PLACE_USERS);
-        let new_for_user = !common
-            && user.as_ref().is_some_and(|u| {
-                !self
-                    .known_networks
-                    .get(u)
-                    .is_some_and(|nets| nets.contains(&network))
-            });
+        // Never used by this user, though perhaps by colleagues.
+        let unknown_to_user = user.as_ref().is_some_and(|u| {
+            !self
+                .known_networks
+                .get(u)
+                .is_some_and(|nets| nets.contains(&network))
+        });
+        let new_for_user = !common && unknown_to_user;
 
         let ids = [&ev.aad_session_id, &ev.unique_token_id, &ev.session_id];
         for id in ids.into_iter().flatten() {
@@ -158,13 +159,14 @@ impl Analytic for SessionReplay {
                 .max_by_key(|u| u.last)
                 .cloned();
             // A session cookie does not move to another operating system, nor — on a network the
-            // user never used — to another browser.
+            // user never used, however common among colleagues (a commercial VPN is) — to another
+            // browser.
             let other_system = uses
                 .iter()
                 .filter(|u| u.network != network)
                 .filter(|u| {
                     let other_os = matches!((os, u.os), (Some(a), Some(b)) if a != b);
-                    let other_browser = new_for_user
+                    let other_browser = unknown_to_user
                         && matches!((browser, u.browser), (Some(a), Some(b)) if a.0 == b.0 && a.1 != b.1);
                     other_os || other_browser
                 })
@@ -378,6 +380,32 @@ mod tests {
                 .reason
                 .contains("in Firefox where it had been used in Chrome")
         );
+        // Also from a commercial VPN that colleagues use, but this user never did.
+        let mut events = vec![used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", chrome)];
+        for (n, who) in ["bob", "cat", "dan"].iter().enumerate() {
+            let mut ev = used(
+                &format!("v{n}"),
+                "2026-01-03T09:00:00Z",
+                "89.187.1.1",
+                chrome,
+            );
+            ev.user_id = Some(format!("{who}@c.example"));
+            ev.aad_session_id = Some(format!("sess-{who}"));
+            events.push(ev);
+        }
+        events.push(used("r1", "2026-01-20T13:54:00Z", "198.51.100.7", chrome));
+        events.push(used(
+            "r2",
+            "2026-01-20T14:33:00Z",
+            "89.187.174.175",
+            firefox,
+        ));
+        let out = run(
+            &mut SessionReplay::default(),
+            &events,
+            Some(at("2026-01-15T00:00:00Z")),
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
         // The same browser later from a new network is a person moving, not replay.
         let events = vec![
             used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", chrome),

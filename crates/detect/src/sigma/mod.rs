@@ -58,10 +58,13 @@
 //! matcher.process(&event, &mut matches);
 //! matcher.finish(&mut matches);
 //!
-//! let m = matches.iter().find(|m| m.title.contains("Inbox rule deletes")).unwrap();
-//! assert_eq!(m.record_ids, ["6f1c3a2e-0001"]);
-//! assert!(m.level >= Level::Medium);
-//! assert!(m.attack.contains(&"T1564.008".to_string()));
+//! // Deleting mail is common on its own (context, low); keyed on payment words it is not.
+//! let hides = matches.iter().find(|m| m.title.contains("Inbox rule deletes")).unwrap();
+//! assert_eq!(hides.record_ids, ["6f1c3a2e-0001"]);
+//! assert_eq!(hides.level, Level::Low);
+//! assert!(hides.attack.contains(&"T1564.008".to_string()));
+//! let keyed = matches.iter().find(|m| m.title.contains("payment or security words")).unwrap();
+//! assert_eq!(keyed.level, Level::Medium);
 //! ```
 
 mod builtin;
