@@ -131,14 +131,32 @@ fn render_incident(report: &Report, i: &Incident, out: &mut dyn Write) -> io::Re
             )?;
         }
     }
-    for (n, id) in i.findings.iter().enumerate() {
-        let Some(f) = report.findings.iter().find(|f| &f.id == id) else {
+    // Findings that could open an incident one by one; the context below medium folded by kind,
+    // so forty "unusual volume" notes of one harvest take one line.
+    let members: Vec<_> = i
+        .findings
+        .iter()
+        .filter_map(|id| report.findings.iter().find(|f| &f.id == id))
+        .collect();
+    let mut context: Vec<(&mailtrail_detect::Finding, usize, usize)> = Vec::new();
+    let mut label = "findings ";
+    for f in &members {
+        if f.severity < Severity::Medium {
+            match context
+                .iter_mut()
+                .find(|(c, _, _)| c.detector == f.detector && c.title == f.title)
+            {
+                Some((_, n, records)) => {
+                    *n += 1;
+                    *records += f.evidence.len();
+                }
+                None => context.push((f, 1, f.evidence.len())),
+            }
             continue;
-        };
+        }
         writeln!(
             out,
-            "  {} {} {:<9} {:<30} {} ({} record{})",
-            if n == 0 { "findings " } else { "         " },
+            "  {label} {} {:<9} {:<30} {} ({} record{})",
             f.id,
             f.severity.as_str(),
             f.detector,
@@ -146,6 +164,23 @@ fn render_incident(report: &Report, i: &Incident, out: &mut dyn Write) -> io::Re
             f.evidence.len(),
             plural(f.evidence.len())
         )?;
+        label = "         ";
+    }
+    for (f, n, records) in context {
+        let id = if n == 1 {
+            f.id.clone()
+        } else {
+            format!("{:<14}", format!("{n} findings"))
+        };
+        writeln!(
+            out,
+            "  {label} {id} {:<9} {:<30} {} ({records} record{})",
+            f.severity.as_str(),
+            f.detector,
+            f.title,
+            plural(records)
+        )?;
+        label = "         ";
     }
     if let Some(lead) = i
         .findings
@@ -182,9 +217,16 @@ fn render_coverage(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     let b = &c.baseline;
     match (b.mode.as_str(), b.start, b.end) {
+        ("explicit", Some(s), Some(e)) => writeln!(
+            out,
+            "baseline  learned from {} records before the hunted data ({} → {})",
+            thousands(b.records),
+            time(s),
+            time(e)
+        )?,
         ("explicit", _, _) => writeln!(
             out,
-            "baseline  learned from {} records given with --baseline",
+            "baseline  learned from {} records before the hunted data",
             thousands(b.records)
         )?,
         (_, Some(s), Some(e)) => writeln!(

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use mailtrail_event::{AuditEvent, EventKind, Timestamp};
 
 use super::{
-    Analytic, Attribution, Ctx, Evidence, Signal, client_app, network_of, secs_between, techniques,
-    user_key,
+    Analytic, Attribution, Ctx, Evidence, Signal, client_app, network_of, place_of, secs_between,
+    techniques, user_key,
 };
 use crate::apps::app_name;
 use crate::finding::Severity;
@@ -205,10 +205,21 @@ struct AppChange {
 #[derive(Default)]
 pub(crate) struct GrantThenMailRead {
     changes: VecDeque<AppChange>,
-    /// `(tenant, client app)` pairs that read mail before any change was seen.
-    readers: HashSet<(String, String)>,
+    /// `(tenant, client app)` pairs seen reading mail: since when, and from which places.
+    readers: HashMap<(String, String), Reader>,
     /// Apps already reported, so later reads are attributed rather than re-judged.
     reported: HashSet<(String, String)>,
+}
+
+/// An application's mail reading so far.
+struct Reader {
+    first: Timestamp,
+    /// Places ([`place_of`]) it read from, up to [`Reader::MAX_PLACES`].
+    places: HashSet<IpAddr>,
+}
+
+impl Reader {
+    const MAX_PLACES: usize = 256;
 }
 
 impl GrantThenMailRead {
@@ -334,8 +345,31 @@ impl Analytic for GrantThenMailRead {
         if self.reported.contains(&reader) {
             return;
         }
-        let first_read = !self.readers.contains(&reader);
-        self.readers.insert(reader.clone());
+        let place = ev.client_ip.map(place_of);
+        let (first_read, since, new_place) = match self.readers.get_mut(&reader) {
+            Some(r) => {
+                let new_place = place.is_some_and(|p| !r.places.contains(&p));
+                if let Some(p) = place
+                    && r.places.len() < Reader::MAX_PLACES
+                {
+                    r.places.insert(p);
+                }
+                (false, Some(r.first), new_place)
+            }
+            None => {
+                self.readers.insert(
+                    reader.clone(),
+                    Reader {
+                        first: ev.time,
+                        places: place.into_iter().collect(),
+                    },
+                );
+                (true, None, true)
+            }
+        };
+        // A change to an application that was reading mail before it (a backup service's
+        // yearly secret rotation) explains its reads only when they now come from elsewhere.
+        let explains = |c: &&AppChange| since.is_none_or(|first| c.time <= first) || new_place;
         let object = ev.token_object_id.as_deref().map(str::to_ascii_lowercase);
         // An id link is proof; a first read by an unknown app right after changes is strong
         // circumstantial evidence when nothing else in the tenant explains it.
@@ -349,6 +383,7 @@ impl Analytic for GrantThenMailRead {
             .iter()
             .filter(in_tenant)
             .filter(|c| c.ids.contains(&app) || object.as_ref().is_some_and(|o| c.ids.contains(o)))
+            .filter(explains)
             .collect();
         let (linked, how) = if !by_id.is_empty() {
             (by_id, "names this application")
@@ -847,6 +882,41 @@ mod tests {
             bind("r1", "2026-01-20T10:30:00Z", "ann@c.example", GRAPH, ROGUE),
         ];
         assert!(run(&mut GrantThenMailRead::default(), &events, None).is_empty());
+    }
+
+    #[test]
+    fn a_secret_rotation_on_an_app_already_reading_mail_fires_only_from_a_new_place() {
+        let read = |id: &str, time: &str, ip: &str| {
+            let mut ev = bind(id, time, "ann@c.example", GRAPH, ROGUE);
+            ev.client_ip = ip.parse().ok();
+            ev
+        };
+        let rotation = || {
+            let mut c = consent("c1", "2026-01-20T10:00:00Z", ROGUE, "");
+            c.operation = "Update application – Certificates and secrets management".into();
+            c
+        };
+        let events = vec![
+            read("r0", "2026-01-10T03:00:00Z", "52.28.10.90"),
+            rotation(),
+            read("r1", "2026-01-20T15:00:00Z", "52.28.77.4"),
+        ];
+        assert!(
+            run(&mut GrantThenMailRead::default(), &events, None).is_empty(),
+            "the backup service reads from where it always did"
+        );
+        let events = vec![
+            read("r0", "2026-01-10T03:00:00Z", "52.28.10.90"),
+            rotation(),
+            read("r1", "2026-01-20T15:00:00Z", "185.156.174.97"),
+        ];
+        let out = run(&mut GrantThenMailRead::default(), &events, None);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(
+            out[0].reason.contains("new credential"),
+            "{}",
+            out[0].reason
+        );
     }
 
     #[test]
