@@ -114,7 +114,8 @@ pub(crate) fn plan_all(tenant: &Tenant, config: &TenantConfig) -> (Vec<Planned>,
                 ..AttackPlan::default()
             },
         };
-        let earliest = config.start_day + i64::from(config.days.min(28) / 2);
+        // After the 14 days `hunt` learns from by default, or on the last day of a shorter period.
+        let earliest = config.start_day + i64::from(config.days.saturating_sub(1).min(14));
         let latest = (config.start_day + i64::from(config.days) - 1).max(earliest);
         let day = a.rng.random_range(earliest..=latest);
         match sc {

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
-use mailtrail_event::{AuditEvent, EventKind, Timestamp};
+use mailtrail_event::{AuditEvent, EventKind, Timestamp, microsoft_service};
 
 use super::{
     Analytic, Attribution, Ctx, Evidence, Signal, client_app, network_of, place_of, secs_between,
@@ -472,14 +472,20 @@ const EXPORT_OPERATIONS: &[&str] = &[
     "SearchResultsSentToZoom",
 ];
 
-/// Content searches and their export by someone who did not run any in the baseline.
+/// Content searches and their export by someone who did not run any in the baseline, or from a
+/// place the account was never used from.
 #[derive(Default)]
 pub(crate) struct EDiscoveryExport {
     known: HashSet<String>,
     recent: HashMap<String, VecDeque<Evidence>>,
+    /// Places ([`place_of`]) each account was used from, and since when; up to
+    /// [`Self::MAX_PLACES`] each.
+    places: HashMap<String, HashMap<IpAddr, Timestamp>>,
 }
 
 impl EDiscoveryExport {
+    const MAX_PLACES: usize = 64;
+
     fn classify(ev: &AuditEvent) -> Option<bool> {
         let operation = op(ev);
         if operation.eq_ignore_ascii_case("New-ComplianceSearchAction") {
@@ -508,7 +514,31 @@ impl Analytic for EDiscoveryExport {
     }
 
     fn observe(&mut self, ev: &AuditEvent, ctx: &mut Ctx<'_>) {
+        let place = ev
+            .client_ip
+            .filter(|ip| microsoft_service(*ip).is_none())
+            .map(place_of);
         let Some(export) = Self::classify(ev) else {
+            // Where each account works from, so a search from somewhere else stands out.
+            let user = ev
+                .user_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty());
+            if let (Some(place), Some(user)) = (place, user)
+                && ev
+                    .sign_in
+                    .as_ref()
+                    .is_none_or(|s| s.error_code.unwrap_or(0) == 0)
+            {
+                let places = match self.places.get_mut(user) {
+                    Some(p) => p,
+                    None => self.places.entry(user.to_ascii_lowercase()).or_default(),
+                };
+                if places.len() < Self::MAX_PLACES {
+                    places.entry(place).or_insert(ev.time);
+                }
+            }
             return;
         };
         let Some(actor) = user_key(ev) else { return };
@@ -516,6 +546,16 @@ impl Analytic for EDiscoveryExport {
             self.known.insert(actor);
             return;
         }
+        let known = self.known.contains(&actor);
+        // Without an address, only the account's history can speak.
+        // A place first used within the day is new: the intruder signs in before searching.
+        let new_place = place.map_or(!known, |p| {
+            !self
+                .places
+                .get(&actor)
+                .and_then(|places| places.get(&p))
+                .is_some_and(|since| secs_between(*since, ev.time) > DAY)
+        });
         let recent = self.recent.entry(actor.clone()).or_default();
         while recent
             .front()
@@ -524,12 +564,15 @@ impl Analytic for EDiscoveryExport {
             recent.pop_front();
         }
         recent.push_back(Evidence::of(ev));
-        let known = self.known.contains(&actor);
-        let severity = match (export, known) {
-            (true, false) => Severity::High,
-            (false, false) => Severity::Medium,
-            (true, true) => Severity::Low,
-            (false, true) => return,
+        // Compliance staff search now and then, a fortnight's baseline may not show it; from
+        // where they always work it is context. Searching from a new place is what a stolen
+        // administrator account does.
+        let severity = match (export, known, new_place) {
+            (true, false, true) => Severity::High,
+            (false, false, true) => Severity::Medium,
+            (true, true, true) => Severity::Medium,
+            (_, false, false) | (true, true, false) => Severity::Low,
+            (false, true, _) => return,
         };
         let day = ev.time.as_second().div_euclid(DAY);
         ctx.emit(Signal {
@@ -543,12 +586,16 @@ impl Analytic for EDiscoveryExport {
             severity,
             attack: techniques(&["T1114.002", "T1119"]),
             reason: format!(
-                "{actor} ran '{}'{}; content searches reach every mailbox in the tenant.",
+                "{actor} ran '{}'{}{}; content searches reach every mailbox in the tenant.",
                 ev.operation,
                 if known {
                     " (this account ran eDiscovery during the baseline)"
                 } else {
                     ", and did not run eDiscovery during the baseline"
+                },
+                match (new_place, ev.client_ip) {
+                    (true, Some(ip)) => format!(", from {ip}, a network this account had not used"),
+                    _ => String::new(),
                 }
             ),
             tenant: ev.tenant_id.clone(),
@@ -588,25 +635,88 @@ impl Default for SprayConfig {
 
 #[derive(Default)]
 struct SpraySource {
-    failures: VecDeque<(Timestamp, String, Evidence)>,
+    /// `(time, user, network, evidence)` of failures within the window.
+    failures: VecDeque<(Timestamp, String, IpAddr, Evidence)>,
     users: HashMap<String, usize>,
     /// When a spray from here was last seen.
     sprayed: Option<Timestamp>,
     targets: HashSet<String>,
+    /// Networks the spray came from.
+    networks: HashSet<IpAddr>,
 }
 
-/// Failed sign-ins across many users from one network, then a successful one from it.
+impl SpraySource {
+    /// Adds a failure and forgets those older than the window; returns whether enough distinct
+    /// users failed within it.
+    fn fail(
+        &mut self,
+        ev: &AuditEvent,
+        user: String,
+        network: IpAddr,
+        config: &SprayConfig,
+    ) -> bool {
+        while let Some((t, u, _, _)) = self.failures.front() {
+            if secs_between(*t, ev.time) <= config.window_secs {
+                break;
+            }
+            if let Some(c) = self.users.get_mut(u) {
+                *c -= 1;
+                if *c == 0 {
+                    self.users.remove(u);
+                }
+            }
+            self.failures.pop_front();
+        }
+        *self.users.entry(user.clone()).or_default() += 1;
+        self.failures
+            .push_back((ev.time, user, network, Evidence::of(ev)));
+        self.users.len() >= config.min_users
+    }
+
+    /// Marks a spray seen now; returns its evidence: every failure the first time, then the new
+    /// one.
+    fn spray(&mut self, ev: &AuditEvent, window: i64) -> Vec<Evidence> {
+        let first = self
+            .sprayed
+            .is_none_or(|t| secs_between(t, ev.time) > window);
+        self.sprayed = Some(ev.time);
+        self.targets.extend(self.users.keys().cloned());
+        self.networks
+            .extend(self.failures.iter().map(|(_, _, n, _)| *n));
+        if first {
+            self.failures.iter().map(|(_, _, _, e)| e.clone()).collect()
+        } else {
+            vec![Evidence::of(ev)]
+        }
+    }
+
+    fn followed_by(&self, user: &str, network: IpAddr, now: Timestamp, follow: i64) -> bool {
+        self.sprayed.is_some_and(|t| secs_between(t, now) <= follow)
+            && self.targets.contains(user)
+            && self.networks.contains(&network)
+    }
+}
+
+/// Failed sign-ins across many users from one network — or, spread over several, each from a
+/// place the account never signed in from — then a successful one from a network of the spray.
 #[derive(Default)]
 pub(crate) struct SprayThenSuccess {
     config: SprayConfig,
     sources: HashMap<IpAddr, SpraySource>,
+    /// Per tenant: failures from places new to their accounts, whatever the network.
+    distributed: HashMap<String, SpraySource>,
+    /// Places ([`place_of`]) each account signed in from successfully, up to
+    /// [`Self::MAX_PLACES`].
+    places: HashMap<String, HashSet<IpAddr>>,
 }
 
 impl SprayThenSuccess {
+    const MAX_PLACES: usize = 64;
+
     pub(crate) fn new(config: SprayConfig) -> Self {
         Self {
             config,
-            sources: HashMap::new(),
+            ..Self::default()
         }
     }
 
@@ -646,17 +756,42 @@ impl Analytic for SprayThenSuccess {
             .as_deref()
             .unwrap_or_default()
             .to_ascii_lowercase();
+        // Microsoft's own services relay sign-ins (Exchange ActiveSync, legacy protocols):
+        // their addresses are everybody's.
+        if microsoft_service(ip).is_some() {
+            return;
+        }
         let key = format!("{tenant}|{network}");
+        let follow = self.config.follow_secs;
+        let place = place_of(ip);
+        // `None` for an account never seen signing in: nothing to compare with.
+        let new_place = self
+            .places
+            .get(&user)
+            .filter(|p| !p.is_empty())
+            .map(|p| !p.contains(&place));
         if success {
-            let Some(src) = self.sources.get_mut(&network) else {
-                return;
-            };
-            let Some(sprayed) = src.sprayed else { return };
-            if secs_between(sprayed, ev.time) > self.config.follow_secs
-                || !src.targets.contains(&user)
-            {
-                return;
+            let places = self.places.entry(user.clone()).or_default();
+            if places.len() < Self::MAX_PLACES {
+                places.insert(place);
             }
+            let (src, how) = match self.sources.get(&network) {
+                Some(src) if src.followed_by(&user, network, ev.time, follow) => {
+                    (src, "a network that had just failed")
+                }
+                _ => match self.distributed.get(&tenant) {
+                    Some(src)
+                        if new_place == Some(true)
+                            && src.followed_by(&user, network, ev.time, follow) =>
+                    {
+                        (
+                            src,
+                            "one of the networks of a spread-out spray that had just failed",
+                        )
+                    }
+                    _ => return,
+                },
+            };
             ctx.emit(Signal {
                 detector: SPRAY,
                 key,
@@ -664,8 +799,7 @@ impl Analytic for SprayThenSuccess {
                 severity: Severity::High,
                 attack: techniques(&["T1110.003", "T1078.004"]),
                 reason: format!(
-                    "{user} signed in successfully from {ip}, a network that had just failed \
-                     sign-ins for {} accounts.",
+                    "{user} signed in successfully from {ip}, {how} sign-ins for {} accounts.",
                     src.targets.len()
                 ),
                 tenant: ev.tenant_id.clone(),
@@ -676,44 +810,52 @@ impl Analytic for SprayThenSuccess {
         }
         let window = self.config.window_secs;
         let src = self.sources.entry(network).or_default();
-        while let Some((t, u, _)) = src.failures.front() {
-            if secs_between(*t, ev.time) <= window {
-                break;
-            }
-            if let Some(c) = src.users.get_mut(u) {
-                *c -= 1;
-                if *c == 0 {
-                    src.users.remove(u);
-                }
-            }
-            src.failures.pop_front();
-        }
-        *src.users.entry(user.clone()).or_default() += 1;
-        src.failures.push_back((ev.time, user, Evidence::of(ev)));
-        if src.users.len() < self.config.min_users {
+        if src.fail(ev, user.clone(), network, &self.config) {
+            let evidence = src.spray(ev, window);
+            ctx.emit(Signal {
+                detector: SPRAY,
+                key,
+                title: "Password spray".into(),
+                severity: Severity::Medium,
+                attack: techniques(&["T1110.003"]),
+                reason: format!(
+                    "Sign-ins for {} different accounts failed from network {network} within {} \
+                     minutes.",
+                    src.users.len(),
+                    window / 60
+                ),
+                tenant: ev.tenant_id.clone(),
+                evidence,
+                attribution: Vec::new(),
+            });
             return;
         }
-        let first = src
-            .sprayed
-            .is_none_or(|t| secs_between(t, ev.time) > window);
-        src.sprayed = Some(ev.time);
-        src.targets.extend(src.users.keys().cloned());
-        let evidence: Vec<Evidence> = if first {
-            src.failures.iter().map(|(_, _, e)| e.clone()).collect()
-        } else {
-            vec![Evidence::of(ev)]
-        };
+        // A spray spread over many addresses stays under any per-network count; what gives it
+        // away is accounts failing where they never signed in, many at once.
+        if new_place != Some(true) {
+            return;
+        }
+        let wide = self.distributed.entry(tenant.clone()).or_default();
+        if !wide.fail(ev, user, network, &self.config) {
+            return;
+        }
+        let networks: HashSet<IpAddr> = wide.failures.iter().map(|f| f.2).collect();
+        if networks.len() < 2 {
+            return;
+        }
+        let evidence = wide.spray(ev, window);
         ctx.emit(Signal {
             detector: SPRAY,
-            key,
-            title: "Password spray".into(),
+            key: format!("{tenant}|spread"),
+            title: "Password spray from several networks".into(),
             severity: Severity::Medium,
             attack: techniques(&["T1110.003"]),
             reason: format!(
-                "Sign-ins for {} different accounts failed from network {network} within {} \
-                 minutes.",
-                src.users.len(),
-                window / 60
+                "Sign-ins for {} different accounts failed within {} minutes from {} networks, \
+                 each where that account had never signed in.",
+                wide.users.len(),
+                window / 60,
+                networks.len()
             ),
             tenant: ev.tenant_id.clone(),
             evidence,
@@ -978,6 +1120,77 @@ mod tests {
         assert!(out.iter().all(|s| s.key == last.key));
     }
 
+    /// Twelve accounts that signed in from their office, then failing from three rented
+    /// servers, four each: under the per-network count everywhere.
+    fn spread_spray(from: [&str; 3]) -> Vec<AuditEvent> {
+        let mut events = Vec::new();
+        for i in 0..12 {
+            events.push(sign_in(
+                &format!("s{i}"),
+                "2026-01-19T09:00:00Z",
+                &format!("user{i}@c.example"),
+                "198.51.100.7",
+                &format!("t{i}"),
+            ));
+        }
+        for i in 0..12 {
+            events.push(failed(
+                &format!("f{i}"),
+                &format!("2026-01-20T03:{:02}:00Z", i * 3),
+                &format!("user{i}@c.example"),
+                from[i % 3],
+                50126,
+            ));
+        }
+        events
+    }
+
+    #[test]
+    fn a_spray_spread_over_several_networks_then_a_success_from_one_of_them() {
+        let mut events = spread_spray(["203.0.113.40", "192.0.2.77", "100.64.9.1"]);
+        events.push(sign_in(
+            "ok",
+            "2026-01-20T05:00:00Z",
+            "user4@c.example",
+            "192.0.2.77",
+            "tok",
+        ));
+        let out = run(&mut SprayThenSuccess::default(), &events, None);
+        assert_eq!(
+            out.first().map(|s| s.title.as_str()),
+            Some("Password spray from several networks")
+        );
+        assert_eq!(out.first().map(|s| s.evidence.len()), Some(10));
+        let last = out.last().unwrap();
+        assert_eq!(last.severity, Severity::High);
+        assert_eq!(last.evidence[0].record_id, "ok");
+    }
+
+    #[test]
+    fn many_people_mistyping_at_home_on_a_monday_is_not_a_spray() {
+        let mut events = Vec::new();
+        for i in 0..12 {
+            let home = format!("203.{i}.113.9");
+            let user = format!("user{i}@c.example");
+            events.push(sign_in(
+                &format!("s{i}"),
+                "2026-01-19T09:00:00Z",
+                &user,
+                &home,
+                "t",
+            ));
+            events.push(failed(
+                &format!("f{i}"),
+                &format!("2026-01-20T08:{:02}:00Z", i * 3),
+                &user,
+                &home,
+                50126,
+            ));
+        }
+        events.sort_by_key(|e| e.time);
+        assert!(run(&mut SprayThenSuccess::default(), &events, None).is_empty());
+    }
+
     #[test]
     fn a_few_typos_are_not_a_spray() {
         let events: Vec<_> = (0..5)
@@ -1026,5 +1239,42 @@ mod tests {
             .map(|e| e.record_id.as_str())
             .collect();
         assert_eq!(all, ["e1", "e2", "e3"]);
+    }
+
+    #[test]
+    fn an_ediscovery_export_from_where_the_account_always_works_is_context() {
+        let from = |mut ev: AuditEvent, ip: &str| {
+            ev.client_ip = ip.parse().ok();
+            ev
+        };
+        let export = |id: &str, ip: &str| {
+            from(
+                admin_op(
+                    id,
+                    "2026-01-20T10:30:00Z",
+                    "New-ComplianceSearchAction",
+                    &[("SearchName", "q"), ("Export", "True")],
+                ),
+                ip,
+            )
+        };
+        // The account (admin_op's user) reads mail from its office every day.
+        let mut office = bind("b1", "2026-01-19T09:00:00Z", "admin@c.example", "a", "b");
+        office.client_ip = "198.51.100.7".parse().ok();
+        let events = vec![office.clone(), export("e1", "198.51.100.20")];
+        let out = run(&mut EDiscoveryExport::default(), &events, None);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].severity, Severity::Low);
+        // Signing in from the rented server minutes before does not make it familiar.
+        let mut login = bind("b2", "2026-01-20T10:20:00Z", "admin@c.example", "a", "b");
+        login.client_ip = "185.156.174.97".parse().ok();
+        let events = vec![office, login, export("e1", "185.156.174.97")];
+        let out = run(&mut EDiscoveryExport::default(), &events, None);
+        assert_eq!(out[0].severity, Severity::High);
+        assert!(
+            out[0].reason.contains("185.156.174.97"),
+            "{}",
+            out[0].reason
+        );
     }
 }
