@@ -550,11 +550,10 @@ impl Analytic for EDiscoveryExport {
         // Without an address, only the account's history can speak.
         // A place first used within the day is new: the intruder signs in before searching.
         let new_place = place.map_or(!known, |p| {
-            !self
-                .places
+            self.places
                 .get(&actor)
                 .and_then(|places| places.get(&p))
-                .is_some_and(|since| secs_between(*since, ev.time) > DAY)
+                .is_none_or(|since| secs_between(*since, ev.time) <= DAY)
         });
         let recent = self.recent.entry(actor.clone()).or_default();
         while recent
