@@ -1,6 +1,7 @@
 //! `mailtrail eval`: score a hunt report against the labels `mailtrail simulate` wrote.
 //!
-//! An attack counts as detected when an incident's evidence includes any of its records. Evidence
+//! An attack counts as detected when a finding of at least medium severity — one that can open an
+//! incident on its own, not context that merely joined one — names any of its records. Evidence
 //! precision is the share of those incidents' evidence records that belong to the attack; recall
 //! the share of the attack's records the evidence names. Incidents whose evidence touches no
 //! attack are false positives, reported per 1,000 user-days of data.
@@ -155,6 +156,15 @@ pub(crate) fn score(
             (i.id.as_str(), evidence)
         })
         .collect();
+    // Records named by a finding strong enough to open an incident.
+    let anchored: HashSet<&str> = report
+        .incidents
+        .iter()
+        .flat_map(|i| &i.findings)
+        .filter_map(|id| findings.get(id.as_str()))
+        .filter(|f| f.severity >= mailtrail_detect::Severity::Medium)
+        .flat_map(|f| f.evidence.iter().map(String::as_str))
+        .collect();
     let mut touched: HashSet<&str> = HashSet::new();
     let mut attacks = Vec::new();
     for (n, label) in labels.iter().enumerate() {
@@ -183,7 +193,7 @@ pub(crate) fn score(
                 .instance
                 .clone()
                 .unwrap_or_else(|| format!("{}-{}", label.scenario, n + 1)),
-            detected: !matched.is_empty(),
+            detected: truth.iter().any(|r| anchored.contains(r)),
             incidents: matched,
             evidence_precision: ratio(hits.len(), evidence.len()),
             evidence_recall: ratio(hits.len(), truth.len()),
@@ -318,5 +328,18 @@ mod tests {
         assert_eq!(s.false_positive_incidents, ["i2"]);
         assert_eq!(s.false_positives_per_1000_user_days, Some(1.0));
         assert!(!s.pass, "a missed attack fails");
+
+        // Named only by context that joined an incident, an attack is not detected.
+        let mut weak = finding("f3", &["z"]);
+        weak.severity = Severity::Low;
+        let report = Report {
+            findings: vec![finding("f1", &["a1"]), weak],
+            incidents: vec![incident("i1", &["f1", "f3"])],
+            ..Default::default()
+        };
+        let s = score(&report, &labels, Some(1000.0), 1.0);
+        assert!(s.attacks[0].detected);
+        assert!(!s.attacks[1].detected);
+        assert_eq!(s.attacks[1].incidents, ["i1"]);
     }
 }

@@ -25,6 +25,9 @@ pub(crate) const NAME: &str = "session-replay";
 const WINDOW_SECS: i64 = 30 * 60;
 /// A place used by this many users of the tenant is a common one.
 const COMMON_PLACE_USERS: usize = 3;
+/// A session born at a place new to the user and seen within this long at a second new place is
+/// replayed: one trip does not pass through two unknown networks with one session that fast.
+const HOP_SECS: i64 = 6 * 3600;
 /// Sessions idle this long are forgotten.
 const IDLE_SECS: i64 = 24 * 3600;
 
@@ -38,6 +41,8 @@ struct Use {
     os: Option<&'static str>,
     /// The browser, with the record kind that named it.
     browser: Option<(EventKind, &'static str)>,
+    /// Whether the user had never been at this place when the session first came here.
+    unfamiliar: bool,
     last: Timestamp,
 }
 
@@ -149,6 +154,12 @@ impl Analytic for SessionReplay {
                 .is_some_and(|nets| nets.contains(&network))
         });
         let new_for_user = !common && unknown_to_user;
+        // "Unknown to the user" says something only about a user seen elsewhere before.
+        let has_history = user.as_ref().is_some_and(|u| {
+            self.known_networks
+                .get(u)
+                .is_some_and(|nets| !nets.is_empty())
+        });
 
         let ids = [&ev.aad_session_id, &ev.unique_token_id, &ev.session_id];
         for id in ids.into_iter().flatten() {
@@ -172,6 +183,20 @@ impl Analytic for SessionReplay {
                 })
                 .max_by_key(|u| u.last)
                 .cloned();
+            // A session that came to life somewhere the user never was (the phishing proxy)
+            // and hours later turns up at a second such place (the attacker's own server).
+            let hop = uses
+                .iter()
+                .filter(|u| {
+                    has_history
+                        && new_for_user
+                        && u.unfamiliar
+                        && u.network != network
+                        && secs_between(u.last, ev.time) <= HOP_SECS
+                        && !(matches!(os, Some("iOS" | "Android")) && u.os == os)
+                })
+                .max_by_key(|u| u.last)
+                .cloned();
             match uses.iter_mut().find(|u| u.network == network) {
                 Some(u) => {
                     u.last = ev.time;
@@ -188,6 +213,7 @@ impl Analytic for SessionReplay {
                     agent: agent.clone(),
                     os,
                     browser,
+                    unfamiliar: has_history && unknown_to_user,
                     last: ev.time,
                 }),
             }
@@ -230,7 +256,13 @@ impl Analytic for SessionReplay {
                     };
                     (o, why)
                 }
-                (None, None) => continue,
+                (None, None) => match hop {
+                    Some(o) => (
+                        o,
+                        ", both networks this user had not used before".to_owned(),
+                    ),
+                    None => continue,
+                },
             };
             if !self.reported.insert((id.clone(), network)) {
                 continue;
@@ -506,6 +538,48 @@ mod tests {
             used("r2", "2026-01-20T09:10:00Z", "192.0.2.50", "Outlook/16"),
         ];
         assert!(run(&mut SessionReplay::default(), &events, None).is_empty());
+    }
+
+    #[test]
+    fn a_session_born_somewhere_new_and_used_hours_later_at_another_new_place_is_replay() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36";
+        let mut home = used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", chrome);
+        home.aad_session_id = Some("sess-0".into());
+        let events = vec![
+            home.clone(),
+            // The sign-in through the phishing proxy, then the attacker's server.
+            used("r1", "2026-01-21T01:11:00Z", "167.99.56.71", chrome),
+            used(
+                "r2",
+                "2026-01-21T03:37:00Z",
+                "2a01:4f8:273b:9dcf::1",
+                chrome,
+            ),
+        ];
+        let out = run(
+            &mut SessionReplay::default(),
+            &events,
+            Some(at("2026-01-15T00:00:00Z")),
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(out[0].reason.contains("both networks"), "{}", out[0].reason);
+        // Born at home, then a hotel hours later: travel.
+        let events = vec![
+            home,
+            used("r1", "2026-01-21T07:00:00Z", "198.51.100.7", chrome),
+            used(
+                "r2",
+                "2026-01-21T12:00:00Z",
+                "2a01:4f8:273b:9dcf::1",
+                chrome,
+            ),
+        ];
+        let out = run(
+            &mut SessionReplay::default(),
+            &events,
+            Some(at("2026-01-15T00:00:00Z")),
+        );
+        assert!(out.is_empty(), "{out:#?}");
     }
 
     #[test]
