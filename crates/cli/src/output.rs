@@ -1,9 +1,19 @@
 //! What the binary writes to stderr: logs and the final error.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tracing_subscriber::EnvFilter;
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Whether `-q` asked for errors only: no progress, no summaries on stderr.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 /// Logs go to stderr so stdout stays clean for data; `RUST_LOG` overrides the verbosity flags.
 pub(crate) fn init_logging(verbose: u8, quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",

@@ -15,7 +15,8 @@ pub(crate) struct Progress {
 impl Progress {
     /// A progress line if stderr is a terminal and logging is not quieted, else nothing.
     pub(crate) fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let shown = std::io::stderr().is_terminal() && !crate::output::quiet();
+        let bar = shown.then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} {pos} records ({per_sec}) {elapsed}")

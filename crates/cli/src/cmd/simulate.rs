@@ -47,17 +47,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .write_to(&args.out)
         .with_context(|| format!("simulating into {}", args.out.display()))?;
     let secs = began.elapsed().as_secs_f64();
-    eprintln!(
-        "Wrote {} records ({} audit, {} sign-ins, {} directory audits; {} throttled) and {} labelled attacks to {} in {:.1} s ({:.0} records/s).",
-        summary.records(),
-        summary.unified_audit,
-        summary.sign_ins,
-        summary.directory_audits,
-        summary.throttled,
-        summary.labels.len(),
-        args.out.display(),
-        secs,
-        summary.records() as f64 / secs.max(1e-9),
-    );
+    if !crate::output::quiet() {
+        eprintln!(
+            "Wrote {} records ({} audit, {} sign-ins, {} directory audits; {} throttled) and {} labelled attacks to {} in {:.1} s ({:.0} records/s).",
+            summary.records(),
+            summary.unified_audit,
+            summary.sign_ins,
+            summary.directory_audits,
+            summary.throttled,
+            summary.labels.len(),
+            args.out.display(),
+            secs,
+            summary.records() as f64 / secs.max(1e-9),
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
