@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use mailtrail_event::{AuditEvent, EventKind, Timestamp, microsoft_service};
 
 use super::{
-    Analytic, Attribution, Ctx, Evidence, Signal, client_app, network_of, place_of, secs_between,
-    techniques, user_key,
+    Analytic, Attribution, Ctx, Evidence, Places, Signal, client_app, network_of, place_of,
+    secs_between, techniques, user_key,
 };
 use crate::apps::app_name;
 use crate::finding::Severity;
@@ -202,28 +202,30 @@ struct AppChange {
 }
 
 /// A mail permission or a new credential on an application, then mail read by that application.
-#[derive(Default)]
 pub(crate) struct GrantThenMailRead {
     changes: VecDeque<AppChange>,
-    /// `(tenant, client app)` pairs seen reading mail: since when, and from which places.
-    readers: HashMap<(String, String), Reader>,
+    /// `(tenant, client app)` pairs seen reading mail, and since when.
+    readers: HashMap<(String, String), Timestamp>,
+    /// Where each of them read from.
+    reader_places: Places<(String, String)>,
     /// Apps already reported, so later reads are attributed rather than re-judged.
     reported: HashSet<(String, String)>,
 }
 
-/// An application's mail reading so far.
-struct Reader {
-    first: Timestamp,
-    /// Places ([`place_of`]) it read from, up to [`Reader::MAX_PLACES`].
-    places: HashSet<IpAddr>,
-}
-
-impl Reader {
-    const MAX_PLACES: usize = 256;
+impl Default for GrantThenMailRead {
+    fn default() -> Self {
+        Self {
+            changes: VecDeque::new(),
+            readers: HashMap::new(),
+            reader_places: Places::new(Self::MAX_PLACES),
+            reported: HashSet::new(),
+        }
+    }
 }
 
 impl GrantThenMailRead {
     const WINDOW_SECS: i64 = 30 * DAY;
+    const MAX_PLACES: usize = 256;
     /// Without an id linking the change to the reader, only a first read this soon after counts.
     const TEMPORAL_SECS: i64 = DAY;
 
@@ -346,27 +348,16 @@ impl Analytic for GrantThenMailRead {
             return;
         }
         let place = ev.client_ip.map(place_of);
-        let (first_read, since, new_place) = match self.readers.get_mut(&reader) {
-            Some(r) => {
-                let new_place = place.is_some_and(|p| !r.places.contains(&p));
-                if let Some(p) = place
-                    && r.places.len() < Reader::MAX_PLACES
-                {
-                    r.places.insert(p);
-                }
-                (false, Some(r.first), new_place)
-            }
-            None => {
-                self.readers.insert(
-                    reader.clone(),
-                    Reader {
-                        first: ev.time,
-                        places: place.into_iter().collect(),
-                    },
-                );
-                (true, None, true)
-            }
-        };
+        let since = self.readers.get(&reader).copied();
+        let first_read = since.is_none();
+        if first_read {
+            self.readers.insert(reader.clone(), ev.time);
+        }
+        let new_place =
+            first_read || place.is_some_and(|p| self.reader_places.since(&reader, p).is_none());
+        if let Some(p) = place {
+            self.reader_places.note(&reader, p, ev.time);
+        }
         // A change to an application that was reading mail before it (a backup service's
         // yearly secret rotation) explains its reads only when they now come from elsewhere.
         let explains = |c: &&AppChange| since.is_none_or(|first| c.time <= first) || new_place;
@@ -474,13 +465,21 @@ const EXPORT_OPERATIONS: &[&str] = &[
 
 /// Content searches and their export by someone who did not run any in the baseline, or from a
 /// place the account was never used from.
-#[derive(Default)]
 pub(crate) struct EDiscoveryExport {
     known: HashSet<String>,
     recent: HashMap<String, VecDeque<Evidence>>,
-    /// Places ([`place_of`]) each account was used from, and since when; up to
-    /// [`Self::MAX_PLACES`] each.
-    places: HashMap<String, HashMap<IpAddr, Timestamp>>,
+    /// Where each account was used from.
+    places: Places<String>,
+}
+
+impl Default for EDiscoveryExport {
+    fn default() -> Self {
+        Self {
+            known: HashSet::new(),
+            recent: HashMap::new(),
+            places: Places::new(Self::MAX_PLACES),
+        }
+    }
 }
 
 impl EDiscoveryExport {
@@ -531,13 +530,7 @@ impl Analytic for EDiscoveryExport {
                     .as_ref()
                     .is_none_or(|s| s.error_code.unwrap_or(0) == 0)
             {
-                let places = match self.places.get_mut(user) {
-                    Some(p) => p,
-                    None => self.places.entry(user.to_ascii_lowercase()).or_default(),
-                };
-                if places.len() < Self::MAX_PLACES {
-                    places.entry(place).or_insert(ev.time);
-                }
+                self.places.note(user, place, ev.time);
             }
             return;
         };
@@ -551,9 +544,8 @@ impl Analytic for EDiscoveryExport {
         // A place first used within the day is new: the intruder signs in before searching.
         let new_place = place.map_or(!known, |p| {
             self.places
-                .get(&actor)
-                .and_then(|places| places.get(&p))
-                .is_none_or(|since| secs_between(*since, ev.time) <= DAY)
+                .since(actor.as_str(), p)
+                .is_none_or(|since| secs_between(since, ev.time) <= DAY)
         });
         let recent = self.recent.entry(actor.clone()).or_default();
         while recent
@@ -698,15 +690,19 @@ impl SpraySource {
 
 /// Failed sign-ins across many users from one network — or, spread over several, each from a
 /// place the account never signed in from — then a successful one from a network of the spray.
-#[derive(Default)]
 pub(crate) struct SprayThenSuccess {
     config: SprayConfig,
     sources: HashMap<IpAddr, SpraySource>,
     /// Per tenant: failures from places new to their accounts, whatever the network.
     distributed: HashMap<String, SpraySource>,
-    /// Places ([`place_of`]) each account signed in from successfully, up to
-    /// [`Self::MAX_PLACES`].
-    places: HashMap<String, HashSet<IpAddr>>,
+    /// Where each account signed in successfully.
+    places: Places<String>,
+}
+
+impl Default for SprayThenSuccess {
+    fn default() -> Self {
+        Self::new(SprayConfig::default())
+    }
 }
 
 impl SprayThenSuccess {
@@ -715,7 +711,9 @@ impl SprayThenSuccess {
     pub(crate) fn new(config: SprayConfig) -> Self {
         Self {
             config,
-            ..Self::default()
+            sources: HashMap::new(),
+            distributed: HashMap::new(),
+            places: Places::new(Self::MAX_PLACES),
         }
     }
 
@@ -766,14 +764,10 @@ impl Analytic for SprayThenSuccess {
         // `None` for an account never seen signing in: nothing to compare with.
         let new_place = self
             .places
-            .get(&user)
-            .filter(|p| !p.is_empty())
-            .map(|p| !p.contains(&place));
+            .knows(user.as_str())
+            .then(|| self.places.since(user.as_str(), place).is_none());
         if success {
-            let places = self.places.entry(user.clone()).or_default();
-            if places.len() < Self::MAX_PLACES {
-                places.insert(place);
-            }
+            self.places.note(user.as_str(), place, ev.time);
             let (src, how) = match self.sources.get(&network) {
                 Some(src) if src.followed_by(&user, network, ev.time, follow) => {
                     (src, "a network that had just failed")

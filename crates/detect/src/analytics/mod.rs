@@ -304,6 +304,55 @@ pub(crate) fn place_of(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Where each key (an account, an application) has been seen, by [`place_of`], and since when:
+/// at most `cap` places per key, so a key seen from everywhere cannot grow without bound.
+pub(crate) struct Places<K> {
+    seen: std::collections::HashMap<K, std::collections::HashMap<IpAddr, Timestamp>>,
+    cap: usize,
+}
+
+impl<K: std::hash::Hash + Eq> Places<K> {
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            seen: std::collections::HashMap::new(),
+            cap,
+        }
+    }
+
+    /// Notes `key` at `place` at `time` (the first time counts).
+    pub(crate) fn note<Q>(&mut self, key: &Q, place: IpAddr, time: Timestamp)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let places = match self.seen.get_mut(key) {
+            Some(p) => p,
+            None => self.seen.entry(key.to_owned()).or_default(),
+        };
+        if places.len() < self.cap {
+            places.entry(place).or_insert(time);
+        }
+    }
+
+    /// When `key` was first seen at `place`.
+    pub(crate) fn since<Q>(&self, key: &Q, place: IpAddr) -> Option<Timestamp>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.seen.get(key)?.get(&place).copied()
+    }
+
+    /// Whether `key` has been seen anywhere.
+    pub(crate) fn knows<Q>(&self, key: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.seen.get(key).is_some_and(|p| !p.is_empty())
+    }
+}
+
 /// Seconds between two times (negative when `b` is before `a`).
 pub(crate) fn secs_between(a: Timestamp, b: Timestamp) -> i64 {
     b.as_second() - a.as_second()

@@ -81,6 +81,16 @@ fn os_family(agent: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether two agents name different clients; agents of different record kinds are not compared.
+fn other_client(a: &Option<(EventKind, String)>, b: &Option<(EventKind, String)>) -> bool {
+    matches!((a, b), (Some((k1, a1)), Some((k2, a2))) if k1 == k2 && a1 != a2)
+}
+
+/// Whether both uses are on one phone's operating system: a phone moving between networks.
+fn same_phone(os: Option<&'static str>, other: Option<&'static str>) -> bool {
+    matches!(os, Some("iOS" | "Android")) && other == os
+}
+
 /// See the module documentation.
 #[derive(Default)]
 pub(crate) struct SessionReplay {
@@ -146,57 +156,17 @@ impl Analytic for SessionReplay {
             .place_users
             .get(&network)
             .is_some_and(|users| users.len() >= COMMON_PLACE_USERS);
+        let user_networks = user.as_ref().and_then(|u| self.known_networks.get(u));
         // Never used by this user, though perhaps by colleagues.
-        let unknown_to_user = user.as_ref().is_some_and(|u| {
-            !self
-                .known_networks
-                .get(u)
-                .is_some_and(|nets| nets.contains(&network))
-        });
+        let unknown_to_user =
+            user.is_some() && !user_networks.is_some_and(|nets| nets.contains(&network));
         let new_for_user = !common && unknown_to_user;
         // "Unknown to the user" says something only about a user seen elsewhere before.
-        let has_history = user.as_ref().is_some_and(|u| {
-            self.known_networks
-                .get(u)
-                .is_some_and(|nets| !nets.is_empty())
-        });
+        let has_history = user_networks.is_some_and(|nets| !nets.is_empty());
 
         let ids = [&ev.aad_session_id, &ev.unique_token_id, &ev.session_id];
         for id in ids.into_iter().flatten() {
             let uses = self.sessions.entry(id.clone()).or_default();
-            let other = uses
-                .iter()
-                .filter(|u| u.network != network && secs_between(u.last, ev.time) <= WINDOW_SECS)
-                .max_by_key(|u| u.last)
-                .cloned();
-            // A session cookie does not move to another operating system, nor — on a network the
-            // user never used, however common among colleagues (a commercial VPN is) — to another
-            // browser.
-            let other_system = uses
-                .iter()
-                .filter(|u| u.network != network)
-                .filter(|u| {
-                    let other_os = matches!((os, u.os), (Some(a), Some(b)) if a != b);
-                    let other_browser = unknown_to_user
-                        && matches!((browser, u.browser), (Some(a), Some(b)) if a.0 == b.0 && a.1 != b.1);
-                    other_os || other_browser
-                })
-                .max_by_key(|u| u.last)
-                .cloned();
-            // A session that came to life somewhere the user never was (the phishing proxy)
-            // and hours later turns up at a second such place (the attacker's own server).
-            let hop = uses
-                .iter()
-                .filter(|u| {
-                    has_history
-                        && new_for_user
-                        && u.unfamiliar
-                        && u.network != network
-                        && secs_between(u.last, ev.time) <= HOP_SECS
-                        && !(matches!(os, Some("iOS" | "Android")) && u.os == os)
-                })
-                .max_by_key(|u| u.last)
-                .cloned();
             match uses.iter_mut().find(|u| u.network == network) {
                 Some(u) => {
                     u.last = ev.time;
@@ -220,20 +190,43 @@ impl Analytic for SessionReplay {
             if ctx.learning {
                 continue;
             }
-            let fast = other.filter(|other| {
-                let other_client = match (&agent, &other.agent) {
-                    (Some((k1, a1)), Some((k2, a2))) => k1 == k2 && a1 != a2,
-                    _ => false,
-                };
-                // A phone leaving Wi-Fi for its carrier lands in whichever of the carrier's
-                // address blocks the tower hands out: a new network, the same phone.
-                let roaming_phone = matches!(os, Some("iOS" | "Android")) && other.os == os;
-                other_client || (new_for_user && !roaming_phone)
+            // The latest use elsewhere that `test` accepts (this place's own use, just updated,
+            // is never one).
+            let latest = |test: &dyn Fn(&Use) -> bool| {
+                uses.iter()
+                    .filter(|u| u.network != network && test(u))
+                    .max_by_key(|u| u.last)
+                    .cloned()
+            };
+            let other = latest(&|u| secs_between(u.last, ev.time) <= WINDOW_SECS);
+            // A session cookie does not move to another operating system, nor — on a network the
+            // user never used, however common among colleagues (a commercial VPN is) — to another
+            // browser.
+            let other_system = latest(&|u| {
+                let other_os = matches!((os, u.os), (Some(a), Some(b)) if a != b);
+                let other_browser = unknown_to_user
+                    && matches!((browser, u.browser), (Some(a), Some(b)) if a.0 == b.0 && a.1 != b.1);
+                other_os || other_browser
+            });
+            // A session that came to life somewhere the user never was (the phishing proxy)
+            // and hours later turns up at a second such place (the attacker's own server).
+            let hop = if has_history && new_for_user {
+                latest(&|u| {
+                    u.unfamiliar
+                        && secs_between(u.last, ev.time) <= HOP_SECS
+                        && !same_phone(os, u.os)
+                })
+            } else {
+                None
+            };
+            // A phone leaving Wi-Fi for its carrier lands in whichever of the carrier's address
+            // blocks the tower hands out: a new network, the same phone.
+            let fast = other.filter(|o| {
+                other_client(&agent, &o.agent) || (new_for_user && !same_phone(os, o.os))
             });
             let (other, why) = match (fast, other_system) {
                 (Some(o), _) => {
-                    let client = matches!((&agent, &o.agent), (Some((k1, a1)), Some((k2, a2))) if k1 == k2 && a1 != a2);
-                    let why = match (client, new_for_user) {
+                    let why = match (other_client(&agent, &o.agent), new_for_user) {
                         (true, true) => {
                             ", by a different client, from a network this user had not used before"
                         }
@@ -306,6 +299,15 @@ mod tests {
     use super::super::testing::*;
     use super::*;
 
+    /// Runs the detector with everything before 2026-01-15 as the baseline.
+    fn after_baseline(events: &[AuditEvent]) -> Vec<Signal> {
+        run(
+            &mut SessionReplay::default(),
+            events,
+            Some(at("2026-01-15T00:00:00Z")),
+        )
+    }
+
     fn used(id: &str, time: &str, ip: &str, agent: &str) -> AuditEvent {
         let mut ev = bind(id, time, "ann@c.example", "a", "b");
         ev.aad_session_id = Some("sess-1".into());
@@ -336,11 +338,7 @@ mod tests {
             used("r1", "2026-01-20T09:00:00Z", "198.51.100.7", "Outlook/16"),
             used("r2", "2026-01-20T09:10:00Z", "192.0.2.50", "Outlook/16"),
         ];
-        let out = run(
-            &mut SessionReplay::default(),
-            &events,
-            Some(at("2026-01-15T00:00:00Z")),
-        );
+        let out = after_baseline(&events);
         assert!(out.is_empty(), "{out:#?}");
     }
 
@@ -401,11 +399,7 @@ mod tests {
                 firefox,
             ),
         ];
-        let out = run(
-            &mut SessionReplay::default(),
-            &events,
-            Some(at("2026-01-15T00:00:00Z")),
-        );
+        let out = after_baseline(&events);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert!(
             out[0]
@@ -432,11 +426,7 @@ mod tests {
             "89.187.174.175",
             firefox,
         ));
-        let out = run(
-            &mut SessionReplay::default(),
-            &events,
-            Some(at("2026-01-15T00:00:00Z")),
-        );
+        let out = after_baseline(&events);
         assert_eq!(out.len(), 1, "{out:#?}");
         // The same browser later from a new network is a person moving, not replay.
         let events = vec![
@@ -449,11 +439,7 @@ mod tests {
                 chrome,
             ),
         ];
-        let out = run(
-            &mut SessionReplay::default(),
-            &events,
-            Some(at("2026-01-15T00:00:00Z")),
-        );
+        let out = after_baseline(&events);
         assert!(out.is_empty(), "{out:#?}");
     }
 
@@ -487,11 +473,7 @@ mod tests {
                 "Client=ActiveSync",
             ),
         ];
-        let out = run(
-            &mut SessionReplay::default(),
-            &events,
-            Some(at("2026-01-15T00:00:00Z")),
-        );
+        let out = after_baseline(&events);
         assert!(out.is_empty(), "{out:#?}");
     }
 
@@ -556,11 +538,7 @@ mod tests {
                 chrome,
             ),
         ];
-        let out = run(
-            &mut SessionReplay::default(),
-            &events,
-            Some(at("2026-01-15T00:00:00Z")),
-        );
+        let out = after_baseline(&events);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert!(out[0].reason.contains("both networks"), "{}", out[0].reason);
         // Born at home, then a hotel hours later: travel.
@@ -574,11 +552,7 @@ mod tests {
                 chrome,
             ),
         ];
-        let out = run(
-            &mut SessionReplay::default(),
-            &events,
-            Some(at("2026-01-15T00:00:00Z")),
-        );
+        let out = after_baseline(&events);
         assert!(out.is_empty(), "{out:#?}");
     }
 
