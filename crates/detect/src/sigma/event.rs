@@ -7,7 +7,7 @@ use mailtrail_event::{AuditEvent, EventKind, RecordType};
 use rsigma_eval::{Event, EventValue};
 use serde_json::Value;
 
-use super::raw::Record;
+use super::raw::{Record, into_owned};
 
 use super::fields::{self, Canon, FieldTable, Resolution};
 
@@ -102,7 +102,7 @@ impl<'a> SigmaEvent<'a> {
                 if fields::has_list(self.ev, *list) {
                     fields::list_values(self.ev, *list, None)
                 } else {
-                    self.record_lookup(list_name(*list)).map(owned)
+                    self.record_lookup(list_name(*list)).map(into_owned)
                 }
             }
             Resolution::ListEntry(list, name) => {
@@ -110,7 +110,7 @@ impl<'a> SigmaEvent<'a> {
                     fields::list_values(self.ev, *list, Some(name))
                 } else {
                     let path = format!("{}.{name}", list_name(*list));
-                    self.record_lookup(&path).map(owned)
+                    self.record_lookup(&path).map(into_owned)
                 }
             }
             Resolution::Record(path) => {
@@ -158,28 +158,11 @@ fn list_name(list: fields::List) -> &'static str {
         .map_or("", |(_, n)| n)
 }
 
-/// Detaches a value from the borrow it was found under (list entries found in the record).
-fn owned(v: EventValue<'_>) -> EventValue<'static> {
-    match v {
-        EventValue::Str(s) => EventValue::Str(Cow::Owned(s.into_owned())),
-        EventValue::Int(n) => EventValue::Int(n),
-        EventValue::Float(f) => EventValue::Float(f),
-        EventValue::Bool(b) => EventValue::Bool(b),
-        EventValue::Null => EventValue::Null,
-        EventValue::Array(a) => EventValue::Array(a.into_iter().map(owned).collect()),
-        EventValue::Map(m) => EventValue::Map(
-            m.into_iter()
-                .map(|(k, v)| (Cow::Owned(k.into_owned()), owned(v)))
-                .collect(),
-        ),
-    }
-}
-
 impl Event for SigmaEvent<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
         match self.table.resolve(path) {
             Cow::Borrowed(r) => self.resolve(r),
-            Cow::Owned(r) => self.resolve(&r).map(owned),
+            Cow::Owned(r) => self.resolve(&r).map(into_owned),
         }
     }
 

@@ -341,7 +341,8 @@ fn json_in_string(s: &str) -> Option<Value> {
     }
 }
 
-fn into_owned(v: EventValue<'_>) -> EventValue<'static> {
+/// Detaches a value from the borrow it was found under.
+pub(super) fn into_owned(v: EventValue<'_>) -> EventValue<'static> {
     match v {
         EventValue::Str(s) => EventValue::Str(Cow::Owned(s.into_owned())),
         EventValue::Int(n) => EventValue::Int(n),
