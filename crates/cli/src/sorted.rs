@@ -267,46 +267,63 @@ impl Merge {
         Ok(Some(e))
     }
 
-    /// Sends every distinct record, normalised, in order; returns how many duplicates it dropped.
-    fn run(mut self, tx: &mpsc::SyncSender<anyhow::Result<AuditEvent>>) -> u64 {
-        let mut duplicates = 0;
+    /// Sends every distinct record, normalised, in order; returns how many duplicates it dropped
+    /// and how many records it could not read.
+    fn run(mut self, tx: &mpsc::SyncSender<anyhow::Result<AuditEvent>>) -> Drained {
+        let mut drained = Drained::default();
         let mut last: Option<(Timestamp, Box<str>)> = None;
         loop {
             let entry = match self.next() {
                 Ok(Some(e)) => e,
-                Ok(None) => return duplicates,
+                Ok(None) => return drained,
                 Err(e) => {
                     let _ = tx.send(Err(e));
-                    return duplicates;
+                    return drained;
                 }
             };
             if last
                 .as_ref()
                 .is_some_and(|(t, id)| *t == entry.time && *id == entry.record_id)
             {
-                duplicates += 1;
+                drained.duplicates += 1;
                 continue;
             }
-            // The record was normalised once already; doing it again from its bytes gives the
-            // same event (the formats crate guarantees it) without having kept the event.
-            let event = mailtrail_formats::normalize(entry.source, entry.raw)
-                .map(|mut ev| {
+            // A record read from exports was normalised once already, and doing it again from
+            // its bytes gives the same event; a stored record (`push_raw`) is read here for the
+            // first time in this run, and one that no longer reads is reported and skipped.
+            let event = match mailtrail_formats::normalize(entry.source, entry.raw) {
+                Ok(mut ev) => {
                     ev.time = entry.time;
                     ev
-                })
-                .context("re-reading a record while ordering events by time");
+                }
+                Err(e) => {
+                    eprintln!("rejected: record {}: {e}", entry.record_id);
+                    drained.unreadable += 1;
+                    last = Some((entry.time, entry.record_id));
+                    continue;
+                }
+            };
             last = Some((entry.time, entry.record_id));
-            if tx.send(event).is_err() {
-                return duplicates;
+            if tx.send(Ok(event)).is_err() {
+                return drained;
             }
         }
     }
 }
 
 /// The merged, de-duplicated stream.
+/// What the ordered stream left out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Drained {
+    /// Records read more than once, passed on once.
+    pub(crate) duplicates: u64,
+    /// Records whose bytes no longer normalise (from the store); reported on stderr.
+    pub(crate) unreadable: u64,
+}
+
 pub(crate) struct SortedEvents {
     rx: Option<mpsc::Receiver<anyhow::Result<AuditEvent>>>,
-    handle: Option<thread::JoinHandle<u64>>,
+    handle: Option<thread::JoinHandle<Drained>>,
 }
 
 impl SortedEvents {
@@ -318,13 +335,13 @@ impl SortedEvents {
         }
     }
 
-    /// Ends the stream; returns how many records were dropped as duplicates.
-    pub(crate) fn finish(mut self) -> u64 {
+    /// Ends the stream; says how many records were dropped as duplicates or could not be read.
+    pub(crate) fn finish(mut self) -> Drained {
         self.rx = None;
         self.handle
             .take()
-            .map(|h| h.join().unwrap_or(0))
-            .unwrap_or(0)
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -354,7 +371,39 @@ mod tests {
         while let Some(ev) = s.next_event().unwrap() {
             out.push((ev.time.as_second(), ev.record_id));
         }
-        (out, s.finish())
+        (out, s.finish().duplicates)
+    }
+
+    #[test]
+    fn a_stored_record_that_no_longer_reads_is_skipped_and_counted() {
+        let mut sorter = TimeSorter::new(1 << 20);
+        for (secs, id) in [(30, "b"), (10, "a")] {
+            let ev = event(id, secs);
+            sorter
+                .push_raw(ev.time, &ev.record_id, ev.source, ev.raw)
+                .unwrap();
+        }
+        sorter
+            .push_raw(
+                Timestamp::new(20, 0).unwrap(),
+                "broken",
+                SourceFormat::UalNdjson,
+                Bytes::from_static(b"{not json"),
+            )
+            .unwrap();
+        let mut s = sorter.finish().unwrap();
+        let mut out = Vec::new();
+        while let Some(ev) = s.next_event().unwrap() {
+            out.push(ev.record_id);
+        }
+        assert_eq!(out, ["a", "b"]);
+        assert_eq!(
+            s.finish(),
+            Drained {
+                duplicates: 0,
+                unreadable: 1
+            }
+        );
     }
 
     #[test]

@@ -100,20 +100,19 @@ pub(crate) struct Plan {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let min_severity = Severity::parse(&args.min_severity).unwrap_or(Severity::Medium);
+    let (from, to) = args.window.bounds()?;
     let source = if args.paths.is_empty() {
         if !args.signins.is_empty() || !args.baseline.is_empty() {
             anyhow::bail!(
                 "--signins and --baseline go with exports (PATH); a store hunt takes both from the store"
             );
         }
-        let (from, to) = args.window.bounds()?;
         Source::Store {
             dir: args.store.path()?,
             from,
             to,
         }
     } else {
-        let (from, to) = args.window.bounds()?;
         if from.is_some() || to.is_some() {
             anyhow::bail!(
                 "--since, --from and --to select the period of a store hunt; exports are hunted whole"
@@ -193,24 +192,15 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         let read = read_sorted(&plan.baseline, &options, budget, &progress, "baseline")?;
         rejected += read.rejected;
         inputs_coverage.extend(read.inputs);
-        let mut events = read.events;
-        while let Some(ev) = events.next_event()? {
-            engine.learn(&ev);
-            progress.tick("learning");
-        }
-        events.finish();
+        rejected += learn(&mut engine, read.events, &progress)?;
     }
     let read = match &plan.source {
         Source::Files(paths) => read_sorted(paths, &options, budget, &progress, "reading")?,
         Source::Store { dir, from, to } => {
             let (baseline, read) =
                 read_store(dir, *from, *to, plan.baseline_days, budget, &progress)?;
-            if let Some(mut events) = baseline {
-                while let Some(ev) = events.next_event()? {
-                    engine.learn(&ev);
-                    progress.tick("learning");
-                }
-                events.finish();
+            if let Some(events) = baseline {
+                rejected += learn(&mut engine, events, &progress)?;
             }
             read
         }
@@ -226,11 +216,12 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         engine.process(&ev);
         progress.tick("hunting");
     }
-    let duplicates = events.finish();
+    let drained = events.finish();
     progress.finish();
-    if duplicates > 0 {
+    rejected += drained.unreadable;
+    if drained.duplicates > 0 {
         tracing::info!(
-            duplicates,
+            duplicates = drained.duplicates,
             "Records read more than once were analysed once."
         );
     }
@@ -247,6 +238,19 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         });
     }
     Ok(report)
+}
+
+/// Feeds a baseline to the engine; returns how many of its records could not be read.
+fn learn(
+    engine: &mut Engine,
+    mut events: crate::sorted::SortedEvents,
+    progress: &Progress,
+) -> anyhow::Result<u64> {
+    while let Some(ev) = events.next_event()? {
+        engine.learn(&ev);
+        progress.tick("learning");
+    }
+    Ok(events.finish().unreadable)
 }
 
 /// Inputs read into a time-ordered stream.
