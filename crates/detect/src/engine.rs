@@ -1,6 +1,6 @@
 //! [`Engine`]: runs every detector over a time-ordered event stream and builds the [`Report`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mailtrail_event::{AuditEvent, EventKind, Timestamp};
@@ -12,6 +12,7 @@ use crate::analytics::{
 };
 use crate::finding::{Entities, Finding, Severity};
 use crate::incident::{self, BlastRadiusBuilder, Incident, TimelineEntry};
+use crate::{HashMap, HashSet};
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -122,8 +123,8 @@ impl Engine {
             config,
             analytics,
             findings: Vec::new(),
-            by_key: HashMap::new(),
-            attribution: HashMap::new(),
+            by_key: HashMap::default(),
+            attribution: HashMap::default(),
             signals: Vec::new(),
             keys: Vec::new(),
             coverage,
@@ -240,7 +241,7 @@ impl Engine {
 
     /// Merges pending signals into findings; returns the findings touched.
     fn apply_signals(&mut self, now: Timestamp) -> HashSet<usize> {
-        let mut touched = HashSet::new();
+        let mut touched = HashSet::default();
         for signal in self.signals.drain(..) {
             let key = (signal.detector.to_owned(), signal.key.clone());
             let existing = self.by_key.get(&key).copied().filter(|&i| {
@@ -285,7 +286,7 @@ impl Engine {
                             evidence: Vec::new(),
                             reason: signal.reason.clone(),
                         },
-                        evidence: HashSet::new(),
+                        evidence: HashSet::default(),
                         blast: BlastRadiusBuilder::default(),
                         timeline: Vec::new(),
                     });

@@ -1,10 +1,11 @@
 //! Incidents: related findings grouped, with the blast radius of the mail access they involve.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use mailtrail_event::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::HashMap;
 use crate::analytics::{Evidence, MailRead};
 use crate::apps::app_name;
 use crate::finding::{Entities, Finding, Severity};
@@ -254,7 +255,7 @@ pub(crate) fn group(
         gap <= window_secs
     };
     let anchor = |i: usize| findings[i].severity >= min_severity;
-    let mut by_link: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_link: HashMap<String, Vec<usize>> = HashMap::default();
     for (i, f) in findings.iter().enumerate() {
         for link in links(&f.entities) {
             by_link.entry(link).or_default().push(i);
@@ -276,7 +277,7 @@ pub(crate) fn group(
     // Context findings join the anchored group they share the most links with.
     let mut joined: Vec<Option<usize>> = vec![None; n];
     for i in (0..n).filter(|&i| !anchor(i)) {
-        let mut votes: HashMap<usize, usize> = HashMap::new();
+        let mut votes: HashMap<usize, usize> = HashMap::default();
         for link in links(&findings[i].entities) {
             for &j in by_link.get(&link).into_iter().flatten() {
                 if anchor(j) && near(&findings[i], &findings[j]) {
@@ -327,7 +328,7 @@ fn build(
     let mut attack = BTreeSet::new();
     let mut blast = BlastRadiusBuilder::default();
     let mut timeline = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = crate::HashSet::default();
     for &i in &members {
         entities.merge(&findings[i].entities);
         attack.extend(findings[i].attack.iter().cloned());

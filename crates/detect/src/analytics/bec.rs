@@ -7,7 +7,7 @@
 //! that application reading mail; an eDiscovery search **then** its export by someone who never ran
 //! one; a password spray **then** a successful sign-in from the spraying address. These are here.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use mailtrail_event::{AuditEvent, EventKind, Timestamp, microsoft_service};
@@ -18,6 +18,7 @@ use super::{
 };
 use crate::apps::app_name;
 use crate::finding::Severity;
+use crate::{HashMap, HashSet};
 
 const DAY: i64 = 86_400;
 
@@ -216,9 +217,9 @@ impl Default for GrantThenMailRead {
     fn default() -> Self {
         Self {
             changes: VecDeque::new(),
-            readers: HashMap::new(),
+            readers: HashMap::default(),
             reader_places: Places::new(Self::MAX_PLACES),
-            reported: HashSet::new(),
+            reported: HashSet::default(),
         }
     }
 }
@@ -250,7 +251,7 @@ impl GrantThenMailRead {
             .to_ascii_lowercase();
         let mut ids: HashSet<String> = guids(&text).collect();
         ids.remove(&tenant);
-        let mut names = HashSet::new();
+        let mut names = HashSet::default();
         if let Some(d) = &ev.directory {
             for t in &d.targets {
                 if let Some(id) = &t.id {
@@ -475,8 +476,8 @@ pub(crate) struct EDiscoveryExport {
 impl Default for EDiscoveryExport {
     fn default() -> Self {
         Self {
-            known: HashSet::new(),
-            recent: HashMap::new(),
+            known: HashSet::default(),
+            recent: HashMap::default(),
             places: Places::new(Self::MAX_PLACES),
         }
     }
@@ -711,8 +712,8 @@ impl SprayThenSuccess {
     pub(crate) fn new(config: SprayConfig) -> Self {
         Self {
             config,
-            sources: HashMap::new(),
-            distributed: HashMap::new(),
+            sources: HashMap::default(),
+            distributed: HashMap::default(),
             places: Places::new(Self::MAX_PLACES),
         }
     }

@@ -10,7 +10,7 @@
 //! * **Breadth**: one reader (a user or an application) reading many *other people's* mailboxes
 //!   within an hour, far above what it did in the baseline: harvesting.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use mailtrail_event::{AuditEvent, MailAccessType, Timestamp, microsoft_service};
@@ -21,6 +21,7 @@ use super::{
 };
 use crate::apps::app_name;
 use crate::finding::Severity;
+use crate::{HashMap, HashSet};
 
 pub(crate) const NAME: &str = "bulk-mail-access";
 const ATTACK: &[&str] = &["T1114.002", "T1530"];

@@ -6,11 +6,10 @@
 //! what Storm-0558's tokens, signed with an MSA key, were. Cross-tenant pairs seen during the
 //! baseline are learned (legitimate partners); the consumer tenant is never learned.
 
-use std::collections::HashSet;
-
 use mailtrail_event::{AuditEvent, MSA_CONSUMER_TENANT_ID};
 
 use super::{Analytic, Attribution, Ctx, Evidence, Signal, network_of, techniques};
+use crate::HashSet;
 use crate::finding::Severity;
 
 pub(crate) const NAME: &str = "foreign-tenant-token";

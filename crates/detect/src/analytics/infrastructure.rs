@@ -5,7 +5,6 @@
 //! built-in set is Microsoft's published Storm-0558 infrastructure with its first/last-seen
 //! dates; users add their own as CSV or STIX 2.1 bundles (`--ioc FILE`).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -14,6 +13,7 @@ use std::sync::Arc;
 use mailtrail_event::{AuditEvent, Timestamp, parse_client_ip};
 
 use super::{Analytic, Attribution, Ctx, Evidence, Signal, techniques};
+use crate::HashMap;
 use crate::finding::Severity;
 
 pub(crate) const NAME: &str = "known-bad-infrastructure";

@@ -307,14 +307,14 @@ pub(crate) fn place_of(ip: IpAddr) -> IpAddr {
 /// Where each key (an account, an application) has been seen, by [`place_of`], and since when:
 /// at most `cap` places per key, so a key seen from everywhere cannot grow without bound.
 pub(crate) struct Places<K> {
-    seen: std::collections::HashMap<K, std::collections::HashMap<IpAddr, Timestamp>>,
+    seen: crate::HashMap<K, crate::HashMap<IpAddr, Timestamp>>,
     cap: usize,
 }
 
 impl<K: std::hash::Hash + Eq> Places<K> {
     pub(crate) fn new(cap: usize) -> Self {
         Self {
-            seen: std::collections::HashMap::new(),
+            seen: crate::HashMap::default(),
             cap,
         }
     }

@@ -6,13 +6,12 @@
 //! tenant-wide novelty is a finding on its own; a known third-party app reading a mailbox it never
 //! read before is context (low). Microsoft first-party apps are named, never silently trusted.
 
-use std::collections::{HashMap, HashSet};
-
 use mailtrail_event::AuditEvent;
 
 use super::{Analytic, Attribution, Ctx, Evidence, Signal, app_pair, techniques};
 use crate::apps::app_name;
 use crate::finding::Severity;
+use crate::{HashMap, HashSet};
 
 /// See the module documentation.
 #[derive(Default)]

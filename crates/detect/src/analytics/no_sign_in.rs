@@ -10,7 +10,7 @@
 //! so. Records it cannot judge — no token id, app-only access when no service principal sign-ins
 //! were given, time outside the sign-in coverage — are counted and reported, not flagged.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use mailtrail_event::{AuditEvent, EventKind, Timestamp};
 
@@ -18,6 +18,7 @@ use super::{
     Analytic, Attribution, Ctx, DetectorStatus, Evidence, Signal, app_pair, is_app_only,
     network_of, secs_between, techniques,
 };
+use crate::HashMap;
 use crate::finding::Severity;
 
 pub(crate) const NAME: &str = "mail-access-without-sign-in";
@@ -77,14 +78,14 @@ struct Pending {
 impl MailAccessWithoutSignIn {
     pub(crate) fn new(grace_secs: i64) -> Self {
         Self {
-            tokens: HashMap::new(),
-            sessions: HashMap::new(),
+            tokens: HashMap::default(),
+            sessions: HashMap::default(),
             next_eviction: None,
             first_sign_in: None,
             last_sign_in: None,
             service_principal_sign_ins: 0,
             pending: VecDeque::new(),
-            flagged: HashMap::new(),
+            flagged: HashMap::default(),
             counts: Counts::default(),
             grace_secs,
         }

@@ -10,7 +10,6 @@
 //! from a second network on another operating system: a session cookie does not move from a
 //! Windows laptop to a Mac.
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use mailtrail_event::{AuditEvent, EventKind, Timestamp, microsoft_service};
@@ -19,6 +18,7 @@ use super::{
     Analytic, Attribution, Ctx, Evidence, Signal, place_of, secs_between, techniques, user_key,
 };
 use crate::finding::Severity;
+use crate::{HashMap, HashSet};
 
 pub(crate) const NAME: &str = "session-replay";
 /// Two networks within this many seconds cannot be one person moving.
@@ -65,16 +65,22 @@ fn browser_family(agent: &str) -> Option<&'static str> {
 
 /// The operating system a user agent names, when it names one.
 fn os_family(agent: &str) -> Option<&'static str> {
-    let a = agent.to_ascii_lowercase();
-    if a.contains("iphone") || a.contains("ipad") || a.contains("ios/") || a.contains("ios ") {
+    // Lower-cased on the stack: this runs for every record. Agents name their platform early.
+    let mut buf = [0u8; 256];
+    let n = agent.len().min(buf.len());
+    buf[..n].copy_from_slice(&agent.as_bytes()[..n]);
+    buf[..n].make_ascii_lowercase();
+    let a = &buf[..n];
+    let contains = |needle: &str| memchr::memmem::find(a, needle.as_bytes()).is_some();
+    if contains("iphone") || contains("ipad") || contains("ios/") || contains("ios ") {
         Some("iOS")
-    } else if a.contains("android") {
+    } else if contains("android") {
         Some("Android")
-    } else if a.contains("windows") {
+    } else if contains("windows") {
         Some("Windows")
-    } else if a.contains("macintosh") || a.contains("mac os") {
+    } else if contains("macintosh") || contains("mac os") {
         Some("macOS")
-    } else if a.contains("linux") || a.contains("x11") {
+    } else if contains("linux") || contains("x11") {
         Some("Linux")
     } else {
         None
@@ -82,8 +88,8 @@ fn os_family(agent: &str) -> Option<&'static str> {
 }
 
 /// Whether two agents name different clients; agents of different record kinds are not compared.
-fn other_client(a: &Option<(EventKind, String)>, b: &Option<(EventKind, String)>) -> bool {
-    matches!((a, b), (Some((k1, a1)), Some((k2, a2))) if k1 == k2 && a1 != a2)
+fn other_client(a: Option<(EventKind, &str)>, b: &Option<(EventKind, String)>) -> bool {
+    matches!((a, b), (Some((k1, a1)), Some((k2, a2))) if k1 == *k2 && !a1.eq_ignore_ascii_case(a2))
 }
 
 /// Whether both uses are on one phone's operating system: a phone moving between networks.
@@ -142,10 +148,7 @@ impl Analytic for SessionReplay {
         self.sweep(ev.time);
         let network = place_of(ip);
         let user = user_key(ev);
-        let agent = ev
-            .user_agent
-            .as_deref()
-            .map(|a| (ev.kind, a.trim().to_ascii_lowercase()));
+        let agent = ev.user_agent.as_deref().map(|a| (ev.kind, a.trim()));
         let os = ev.user_agent.as_deref().and_then(os_family);
         let browser = ev
             .user_agent
@@ -166,13 +169,25 @@ impl Analytic for SessionReplay {
 
         let ids = [&ev.aad_session_id, &ev.unique_token_id, &ev.session_id];
         for id in ids.into_iter().flatten() {
-            let uses = self.sessions.entry(id.clone()).or_default();
+            // Looked up by reference first: nearly every record continues a known session.
+            if !self.sessions.contains_key(id.as_str()) {
+                self.sessions.insert(id.clone(), Vec::new());
+            }
+            let Some(uses) = self.sessions.get_mut(id.as_str()) else {
+                continue;
+            };
             match uses.iter_mut().find(|u| u.network == network) {
                 Some(u) => {
                     u.last = ev.time;
                     u.ip = ip;
-                    if agent.is_some() {
-                        u.agent = agent.clone();
+                    // The latest agent is kept; copied only when it changes.
+                    if let Some((kind, a)) = agent
+                        && !u
+                            .agent
+                            .as_ref()
+                            .is_some_and(|(k, b)| *k == kind && a.eq_ignore_ascii_case(b))
+                    {
+                        u.agent = Some((kind, a.to_owned()));
                     }
                     u.os = os.or(u.os);
                     u.browser = browser.or(u.browser);
@@ -180,7 +195,7 @@ impl Analytic for SessionReplay {
                 None => uses.push(Use {
                     network,
                     ip,
-                    agent: agent.clone(),
+                    agent: agent.map(|(k, a)| (k, a.to_owned())),
                     os,
                     browser,
                     unfamiliar: has_history && unknown_to_user,
@@ -222,11 +237,11 @@ impl Analytic for SessionReplay {
             // A phone leaving Wi-Fi for its carrier lands in whichever of the carrier's address
             // blocks the tower hands out: a new network, the same phone.
             let fast = other.filter(|o| {
-                other_client(&agent, &o.agent) || (new_for_user && !same_phone(os, o.os))
+                other_client(agent, &o.agent) || (new_for_user && !same_phone(os, o.os))
             });
             let (other, why) = match (fast, other_system) {
                 (Some(o), _) => {
-                    let why = match (other_client(&agent, &o.agent), new_for_user) {
+                    let why = match (other_client(agent, &o.agent), new_for_user) {
                         (true, true) => {
                             ", by a different client, from a network this user had not used before"
                         }

@@ -1,7 +1,6 @@
 //! [`SigmaMatcher`]: evaluating events, one at a time, in time order.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use mailtrail_event::{AuditEvent, Timestamp};
@@ -12,6 +11,7 @@ use super::event::SigmaEvent;
 use super::load::{Compiled, SigmaRules};
 use super::report::Level;
 use super::route::routes_of;
+use crate::{HashMap, HashSet};
 
 /// A rule matched: one event for a detection rule, a group of events for a correlation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -102,7 +102,7 @@ impl SigmaMatcher {
         SigmaMatcher {
             rules: Arc::clone(&rules.inner),
             correlation,
-            open: HashMap::new(),
+            open: HashMap::default(),
             next_close: i64::MAX,
             closed: Vec::new(),
             parses: Cell::new(0),
@@ -235,7 +235,7 @@ impl SigmaMatcher {
                     group_key: body.group_key.clone(),
                     builtin: meta.builtin,
                 },
-                seen: HashSet::new(),
+                seen: HashSet::default(),
                 last_secs: ts,
                 timespan,
             }
