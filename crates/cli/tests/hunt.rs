@@ -160,6 +160,46 @@ fn a_missing_input_is_an_error_with_exit_status_two() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/export.json"));
 }
 
+/// Records are put in time order after reading only their time and id; one whose body is broken
+/// is still reported at its line, counted against its file, and the rest is hunted.
+#[test]
+fn a_record_with_a_broken_body_is_reported_at_its_line_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.ndjson");
+    let record = |id: &str, extra: &str| {
+        format!(
+            r#"{{"Id":"{id}","CreationTime":"2026-01-05T10:00:0{}","RecordType":1,"Operation":"Set-Mailbox","UserId":"admin@contoso.example","Workload":"Exchange"{extra}}}"#,
+            id.len() % 10
+        )
+    };
+    let text = [
+        record("first", ""),
+        record("broken", r#","Parameters":"oops""#),
+        record("third", ""),
+    ]
+    .join("\n");
+    std::fs::write(&path, text).unwrap();
+    let out = mailtrail()
+        .args(["hunt", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2: ", path.display())) && stderr.contains("Parameters"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let input = &report["coverage"]["inputs"][0];
+    assert_eq!(
+        (input["records"].as_u64(), input["rejected"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(report["coverage"]["rejected"].as_u64(), Some(1));
+    // Rejected records make the exit status 1, as a finding would.
+    assert_eq!(out.status.code(), Some(1));
+}
+
 /// Every finding of a report as `(detector, sorted evidence)`, to compare two hunts.
 fn findings(report: &serde_json::Value) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = report["findings"]

@@ -31,6 +31,16 @@ pub enum Position {
 }
 
 impl RecordLocation {
+    /// A location, for a program that keeps records aside and reports on them later.
+    pub fn new(input: impl Into<Arc<str>>, line: u64, offset: u64, position: Position) -> Self {
+        Self {
+            input: input.into(),
+            line,
+            offset,
+            position,
+        }
+    }
+
     /// The input's display name: the path, `<stdin>`, or `archive.zip!/member`.
     pub fn input(&self) -> &str {
         &self.input
@@ -72,7 +82,8 @@ pub struct RecordError {
 }
 
 impl RecordError {
-    pub(crate) fn new(location: RecordLocation, kind: RecordErrorKind) -> Self {
+    /// A record at `location` rejected for `kind`.
+    pub fn new(location: RecordLocation, kind: RecordErrorKind) -> Self {
         Self { location, kind }
     }
 

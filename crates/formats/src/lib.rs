@@ -72,7 +72,7 @@ pub use crate::error::{
 };
 pub use crate::input::{Input, Inputs};
 pub use crate::reader::{Events, InputSummary, ReadOptions, Reader, Record, Sink, Summary};
-pub use crate::record::normalize;
+pub use crate::record::{RecordKey, normalize};
 
 /// Entry points for the `fuzz/` targets and for the tests that run the same code on every fixture.
 /// Not a stable API.

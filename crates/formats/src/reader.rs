@@ -11,16 +11,65 @@ use std::ops::{ControlFlow, Range};
 use std::sync::mpsc;
 use std::thread;
 
+use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat};
 
-use crate::error::{InputError, RecordError, RecordLocation};
+use crate::error::{InputError, RecordError, RecordErrorKind, RecordLocation};
 use crate::input::Input;
 use crate::json::Split;
-use crate::record::{self, Container};
+use crate::record::{self, Container, RecordKey};
 use crate::stream::{self, Emit};
 
-/// One record read: the event, or why the record was rejected.
-pub type Record = Result<AuditEvent, RecordError>;
+/// One record read: the event (or, from [`Reader::keys`], its [`RecordKey`]), or why the record was
+/// rejected.
+pub type Record<T = AuditEvent> = Result<T, RecordError>;
+
+/// What the workers make of each record: the whole event, or its key.
+pub(crate) trait Decoded: Send + Sized + 'static {
+    /// Decodes the record at `range` of a batch's bytes.
+    fn decode(
+        batch: &Bytes,
+        range: Range<usize>,
+        container: Container,
+        location: &RecordLocation,
+    ) -> Result<Self, RecordErrorKind>;
+
+    fn source(&self) -> SourceFormat;
+}
+
+impl Decoded for AuditEvent {
+    fn decode(
+        batch: &Bytes,
+        range: Range<usize>,
+        container: Container,
+        _: &RecordLocation,
+    ) -> Result<Self, RecordErrorKind> {
+        // An event gets its own copy of its bytes: events are kept or dropped one by one, and a
+        // slice would keep the whole batch alive.
+        record::decode(&batch[range], container)
+    }
+
+    fn source(&self) -> SourceFormat {
+        self.source
+    }
+}
+
+impl Decoded for RecordKey {
+    fn decode(
+        batch: &Bytes,
+        range: Range<usize>,
+        container: Container,
+        location: &RecordLocation,
+    ) -> Result<Self, RecordErrorKind> {
+        // Keys are kept together until they are sorted, so they share their batch's bytes: no
+        // copy, and no fresh memory to fault in for each record.
+        record::decode_key(batch.slice(range), container, location)
+    }
+
+    fn source(&self) -> SourceFormat {
+        self.source
+    }
+}
 
 /// How much a rejected-record list keeps per input; all are counted and all go to the sink.
 const KEPT_REJECTS: usize = 100;
@@ -63,9 +112,9 @@ impl ReadOptions {
 /// Receives what a [`Reader`] reads, in input order.
 ///
 /// Any `FnMut(Record) -> ControlFlow<()>` closure is a sink. Returning `Break` stops the reading.
-pub trait Sink {
+pub trait Sink<T = AuditEvent> {
     /// One record, read or rejected.
-    fn record(&mut self, record: Record) -> ControlFlow<()>;
+    fn record(&mut self, record: Record<T>) -> ControlFlow<()>;
 
     /// An input is finished (or abandoned); its summary says what it held and what failed.
     fn input_done(&mut self, summary: &InputSummary) -> ControlFlow<()> {
@@ -74,8 +123,8 @@ pub trait Sink {
     }
 }
 
-impl<F: FnMut(Record) -> ControlFlow<()>> Sink for F {
-    fn record(&mut self, record: Record) -> ControlFlow<()> {
+impl<T, F: FnMut(Record<T>) -> ControlFlow<()>> Sink<T> for F {
+    fn record(&mut self, record: Record<T>) -> ControlFlow<()> {
         self(record)
     }
 }
@@ -182,11 +231,22 @@ impl Reader {
 
     /// Reads every input in order, handing each record to `sink` on the calling thread.
     pub fn read_all(&self, inputs: &[Input], sink: &mut impl Sink) -> Summary {
+        self.read_as(inputs, sink)
+    }
+
+    /// Like [`read_all`](Self::read_all), but reads each record only as far as its [`RecordKey`]:
+    /// for putting records in order before normalising them, at about half the cost of an event.
+    pub fn read_keys(&self, inputs: &[Input], sink: &mut impl Sink<RecordKey>) -> Summary {
+        self.read_as(inputs, sink)
+    }
+
+    fn read_as<T: Decoded>(&self, inputs: &[Input], sink: &mut impl Sink<T>) -> Summary {
         let mut collector = Collector {
             sink,
             strict: self.options.strict,
             current: None,
             summary: Summary::default(),
+            decoded: std::marker::PhantomData,
         };
         let workers = self.options.threads;
         if workers <= 1
@@ -283,15 +343,15 @@ enum Item {
 
 // Nearly every output is a record; boxing records would allocate once per record for nothing.
 #[allow(clippy::large_enum_variant)]
-enum Output {
+enum Output<T> {
     InputStart(String),
-    Record(Record),
+    Record(Record<T>),
     InputDone(Vec<InputError>),
 }
 
 /// Normalises a batch (on a worker thread).
-fn process(batch: Batch) -> Vec<Output> {
-    let data = batch.data;
+fn process<T: Decoded>(batch: Batch) -> Vec<Output<T>> {
+    let data = Bytes::from(batch.data);
     batch
         .items
         .into_iter()
@@ -302,7 +362,8 @@ fn process(batch: Batch) -> Vec<Output> {
                 location,
                 container,
             } => Output::Record(
-                record::decode(&data[range], container).map_err(|k| RecordError::new(location, k)),
+                T::decode(&data, range, container, &location)
+                    .map_err(|k| RecordError::new(location, k)),
             ),
             Item::Error(e) => Output::Record(Err(e)),
             Item::InputDone(errors) => Output::InputDone(errors),
@@ -386,18 +447,18 @@ fn produce(inputs: &[Input], max: usize, send: &mut dyn FnMut(Batch) -> ControlF
 
 /// Runs the reading thread and `workers` normalising threads; the caller's thread collects.
 /// Returns `false` (having read nothing) if the threads could not be started.
-fn pipeline(
+fn pipeline<T: Decoded>(
     inputs: &[Input],
     max: usize,
     workers: usize,
-    collector: &mut Collector<'_, impl Sink>,
+    collector: &mut Collector<'_, impl Sink<T>, T>,
 ) -> bool {
     thread::scope(|scope| {
         let mut to_workers = Vec::with_capacity(workers);
         let mut from_workers = Vec::with_capacity(workers);
         for i in 0..workers {
             let (in_tx, in_rx) = mpsc::sync_channel::<Batch>(2);
-            let (out_tx, out_rx) = mpsc::sync_channel::<Vec<Output>>(2);
+            let (out_tx, out_rx) = mpsc::sync_channel::<Vec<Output<T>>>(2);
             let spawned = thread::Builder::new()
                 .name(format!("mailtrail-normalise-{i}"))
                 .spawn_scoped(scope, move || {
@@ -445,15 +506,16 @@ fn pipeline(
 }
 
 /// Turns outputs into sink calls and summaries (on the caller's thread).
-struct Collector<'s, S> {
+struct Collector<'s, S, T> {
     sink: &'s mut S,
     strict: bool,
     current: Option<InputSummary>,
     summary: Summary,
+    decoded: std::marker::PhantomData<T>,
 }
 
-impl<S: Sink> Collector<'_, S> {
-    fn handle(&mut self, out: Output) -> ControlFlow<()> {
+impl<T: Decoded, S: Sink<T>> Collector<'_, S, T> {
+    fn handle(&mut self, out: Output<T>) -> ControlFlow<()> {
         let flow = self.deliver(out);
         if flow.is_break() {
             self.summary.stopped = true;
@@ -461,7 +523,7 @@ impl<S: Sink> Collector<'_, S> {
         flow
     }
 
-    fn deliver(&mut self, out: Output) -> ControlFlow<()> {
+    fn deliver(&mut self, out: Output<T>) -> ControlFlow<()> {
         match out {
             Output::InputStart(name) => {
                 self.current = Some(InputSummary {
@@ -475,7 +537,7 @@ impl<S: Sink> Collector<'_, S> {
                 let rejected = match &record {
                     Ok(ev) => {
                         current.records += 1;
-                        *current.by_source.entry(ev.source).or_default() += 1;
+                        *current.by_source.entry(ev.source()).or_default() += 1;
                         false
                     }
                     Err(e) => {

@@ -8,7 +8,7 @@ mod util;
 use std::ops::ControlFlow;
 
 use mailtrail_event::SourceFormat;
-use mailtrail_formats::{Input, ReadOptions, Reader, Record};
+use mailtrail_formats::{Input, ReadOptions, Reader, Record, RecordKey};
 
 /// `n` records across several batches, with a bad line every 1,000 records.
 fn many(n: usize) -> String {
@@ -144,4 +144,38 @@ fn what_crosses_threads_is_send() {
     send::<mailtrail_formats::Summary>();
     send::<Reader>();
     send::<Input>();
+}
+
+#[test]
+fn keys_are_read_from_the_same_fields_as_events() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let inputs: Vec<Input> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x != "md"))
+        .map(|p| Input::bytes(&p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    let reader = Reader::default();
+    let mut events = Vec::new();
+    let full = reader.read_all(&inputs, &mut |r: Record| {
+        events.push(r.map(|ev| (ev.time, ev.record_id, ev.source, ev.raw)));
+        ControlFlow::Continue(())
+    });
+    let mut keys = Vec::new();
+    let keyed = reader.read_keys(&inputs, &mut |r: Record<RecordKey>| {
+        keys.push(r.map(|k| (k.time, k.record_id, k.source, k.raw)));
+        ControlFlow::Continue(())
+    });
+    assert!(full.records() >= 40, "{}", full.records());
+    assert_eq!(
+        (keyed.records(), keyed.rejected()),
+        (full.records(), full.rejected())
+    );
+    let ok = |v: &[Record<_>]| {
+        v.iter()
+            .filter_map(|r| r.as_ref().ok())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ok(&keys), ok(&events));
 }

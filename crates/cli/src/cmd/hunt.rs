@@ -1,6 +1,7 @@
 //! `mailtrail hunt`: run every detection over exports and report incidents with their blast radius.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,13 +12,13 @@ use mailtrail_detect::{
     SigmaCoverage,
 };
 use mailtrail_event::Timestamp;
-use mailtrail_formats::{Inputs, ReadOptions, Reader};
+use mailtrail_formats::{Inputs, ReadOptions, Reader, Record, RecordKey};
 use mailtrail_report::Format;
 use mailtrail_store::{OpenMode, Store};
 
 use crate::cmd::search::TimeWindow;
 use crate::progress::Progress;
-use crate::sorted::TimeSorter;
+use crate::sorted::{Drained, SortedEvents, TimeSorter};
 use crate::store_location::StoreArg;
 
 /// Arguments of `mailtrail hunt`.
@@ -192,15 +193,23 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         let read = read_sorted(&plan.baseline, &options, budget, &progress, "baseline")?;
         rejected += read.rejected;
         inputs_coverage.extend(read.inputs);
-        rejected += learn(&mut engine, read.events, &progress)?;
+        let drained = learn(&mut engine, read.events, &progress)?;
+        rejected += account(&drained, &mut inputs_coverage);
     }
     let read = match &plan.source {
         Source::Files(paths) => read_sorted(paths, &options, budget, &progress, "reading")?,
         Source::Store { dir, from, to } => {
-            let (baseline, read) =
-                read_store(dir, *from, *to, plan.baseline_days, budget, &progress)?;
+            let (baseline, read) = read_store(
+                dir,
+                *from,
+                *to,
+                plan.baseline_days,
+                budget,
+                options.threads,
+                &progress,
+            )?;
             if let Some(events) = baseline {
-                rejected += learn(&mut engine, events, &progress)?;
+                rejected += learn(&mut engine, events, &progress)?.unreadable;
             }
             read
         }
@@ -218,7 +227,7 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     }
     let drained = events.finish();
     progress.finish();
-    rejected += drained.unreadable;
+    rejected += account(&drained, &mut inputs_coverage);
     if drained.duplicates > 0 {
         tracing::info!(
             duplicates = drained.duplicates,
@@ -240,22 +249,41 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Feeds a baseline to the engine; returns how many of its records could not be read.
+/// Feeds a baseline to the engine; returns what its stream left out.
 fn learn(
     engine: &mut Engine,
-    mut events: crate::sorted::SortedEvents,
+    mut events: SortedEvents,
     progress: &Progress,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<Drained> {
     while let Some(ev) = events.next_event()? {
         engine.learn(&ev);
         progress.tick("learning");
     }
-    Ok(events.finish().unreadable)
+    Ok(events.finish())
+}
+
+/// Moves the records that were read by key but did not normalise from their inputs' read count to
+/// their rejected count; returns how many there were.
+fn account(drained: &Drained, inputs: &mut [InputCoverage]) -> u64 {
+    for (name, n) in &drained.unreadable_by_input {
+        // A zip member's records are counted under the archive.
+        let input = inputs.iter_mut().find(|i| {
+            name == &i.path
+                || name
+                    .strip_prefix(i.path.as_str())
+                    .is_some_and(|rest| rest.starts_with("!/"))
+        });
+        if let Some(input) = input {
+            input.records = input.records.saturating_sub(*n);
+            input.rejected += n;
+        }
+    }
+    drained.unreadable
 }
 
 /// Inputs read into a time-ordered stream.
 struct SortedRead {
-    events: crate::sorted::SortedEvents,
+    events: SortedEvents,
     inputs: Vec<InputCoverage>,
     rejected: u64,
     strict_stop: bool,
@@ -269,8 +297,9 @@ fn read_store(
     to: Option<Timestamp>,
     baseline_days: u32,
     budget: usize,
+    threads: usize,
     progress: &Progress,
-) -> anyhow::Result<(Option<crate::sorted::SortedEvents>, SortedRead)> {
+) -> anyhow::Result<(Option<SortedEvents>, SortedRead)> {
     let store = Store::open(dir, OpenMode::ReadOnly)
         .with_context(|| format!("opening the evidence store {}", dir.display()))?;
     let learn_from = from.and_then(|f| {
@@ -279,8 +308,9 @@ fn read_store(
         ))
         .ok()
     });
-    let mut baseline = from.map(|_| TimeSorter::new(budget / 2));
-    let mut main = TimeSorter::new(if from.is_some() { budget / 2 } else { budget });
+    let mut baseline = from.map(|_| TimeSorter::new(budget / 2, threads));
+    let main_budget = if from.is_some() { budget / 2 } else { budget };
+    let mut main = TimeSorter::new(main_budget, threads);
     let (mut records, mut pruned) = (0u64, 0u64);
     for record in store.scan(0) {
         let r = record.with_context(|| format!("reading the evidence store {}", dir.display()))?;
@@ -349,15 +379,16 @@ fn read_sorted(
         anyhow::bail!("no input could be read from {}", paths.join(", "));
     }
     let reader = Reader::new(options.clone());
-    let mut events = reader
-        .events(expanded.inputs)
-        .context("starting the reader thread")?;
-    let mut sorter = TimeSorter::new(budget);
+    let mut sorter = TimeSorter::new(budget, options.threads);
     let mut rejected = 0u64;
-    for record in events.by_ref() {
+    let mut failed = None;
+    let summary = reader.read_keys(&expanded.inputs, &mut |record: Record<RecordKey>| {
         match record {
-            Ok(ev) => {
-                sorter.push(ev)?;
+            Ok(key) => {
+                if let Err(e) = sorter.push(key) {
+                    failed = Some(e);
+                    return ControlFlow::Break(());
+                }
                 progress.tick(phase);
             }
             Err(e) => {
@@ -365,8 +396,11 @@ fn read_sorted(
                 eprintln!("rejected: {e}");
             }
         }
+        ControlFlow::Continue(())
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
-    let summary = events.finish();
     for input in summary.inputs() {
         for e in input.errors() {
             eprintln!("error: {e}");

@@ -11,7 +11,7 @@ mod values;
 use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat, Timestamp, parse_time};
 
-use crate::RecordErrorKind;
+use crate::{RecordErrorKind, RecordLocation};
 use fields::{Fields, has, has_raw};
 use values::Scalar;
 
@@ -34,6 +34,56 @@ pub(crate) fn decode(raw: &[u8], container: Container) -> Result<AuditEvent, Rec
     let fields = parse(text)?;
     let source = classify(&fields, container)?;
     build(source, &fields, Bytes::copy_from_slice(raw))
+}
+
+/// A record read only as far as putting records in order needs: its time, id and source format,
+/// with its bytes and where it was read. [`Reader::keys`](crate::Reader::keys) reads these; the
+/// event is built later with [`normalize`]`(key.source, key.raw)`.
+///
+/// The record has been parsed and its schema, time and id read; the rest of it is checked only when
+/// it is normalised, so [`normalize`] can still reject it (carry [`location`](Self::location) to say
+/// where it came from).
+#[derive(Clone, Debug)]
+pub struct RecordKey {
+    /// When the audited activity happened.
+    pub time: Timestamp,
+    /// The record's own id.
+    pub record_id: String,
+    /// The form it was read from.
+    pub source: SourceFormat,
+    /// The original record bytes (for CSV sources, the `AuditData` JSON).
+    pub raw: Bytes,
+    /// Where the record was read.
+    pub location: RecordLocation,
+}
+
+/// Parses one record read from `container` as far as its [`RecordKey`].
+pub(crate) fn decode_key(
+    raw: Bytes,
+    container: Container,
+    location: &RecordLocation,
+) -> Result<RecordKey, RecordErrorKind> {
+    let text = std::str::from_utf8(&raw).map_err(|e| RecordErrorKind::NotUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    let fields = parse(text)?;
+    let source = classify(&fields, container)?;
+    // The Unified Audit Log is nearly all of any export, and its key is two top-level fields. The
+    // other schemas nest theirs (Azure Monitor's `properties`, Defender's `RawEventData`), so they
+    // are built whole, once, for it.
+    let (time, record_id) = if is_unified_audit(source) {
+        ual::key(&fields)?
+    } else {
+        let ev = build(source, &fields, Bytes::new())?;
+        (ev.time, ev.record_id)
+    };
+    Ok(RecordKey {
+        time,
+        record_id,
+        source,
+        raw: raw.clone(),
+        location: location.clone(),
+    })
 }
 
 /// Rebuilds the event of a stored record from its source format and raw bytes.
@@ -215,12 +265,7 @@ fn classify(f: &Fields<'_>, container: Container) -> Result<SourceFormat, Record
 fn build(source: SourceFormat, f: &Fields<'_>, raw: Bytes) -> Result<AuditEvent, RecordErrorKind> {
     use SourceFormat as S;
     match source {
-        S::ManagementApi
-        | S::UalNdjson
-        | S::PurviewCsv
-        | S::PurviewCsvClassic
-        | S::SearchUnifiedAuditLogCsv
-        | S::SentinelOfficeActivity => ual::build(source, f, raw),
+        s if is_unified_audit(s) => ual::build(source, f, raw),
         S::DefenderCloudAppEvents | S::DefenderAdvancedHunting => defender::build(source, f, raw),
         S::GraphSignIn | S::AzureMonitorSignIn | S::SentinelSignIn => signin::build(source, f, raw),
         S::GraphDirectoryAudit | S::AzureMonitorAudit | S::SentinelAuditLogs => {
@@ -228,6 +273,20 @@ fn build(source: SourceFormat, f: &Fields<'_>, raw: Bytes) -> Result<AuditEvent,
         }
         other => Err(RecordErrorKind::UnsupportedSource(other)),
     }
+}
+
+/// Whether records of this source are Unified Audit Log records, read by [`ual`].
+fn is_unified_audit(source: SourceFormat) -> bool {
+    use SourceFormat as S;
+    matches!(
+        source,
+        S::ManagementApi
+            | S::UalNdjson
+            | S::PurviewCsv
+            | S::PurviewCsvClassic
+            | S::SearchUnifiedAuditLogCsv
+            | S::SentinelOfficeActivity
+    )
 }
 
 /// The record's time from the first candidate present: `(field name, value)`.
@@ -280,6 +339,22 @@ pub(crate) mod fuzz {
     pub(crate) fn record(data: &[u8]) {
         let _ = decode(data, Container::JsonStream);
         let _ = decode(data, Container::JsonArray);
+        let location = RecordLocation {
+            input: "fuzz".into(),
+            line: 1,
+            offset: 0,
+            position: crate::Position::Line,
+        };
+        if let Ok(key) = decode_key(
+            Bytes::copy_from_slice(data),
+            Container::JsonStream,
+            &location,
+        ) {
+            // A key is read from the same fields the event is built from.
+            if let Ok(ev) = normalize(key.source, key.raw) {
+                assert_eq!((ev.time, ev.record_id), (key.time, key.record_id));
+            }
+        }
     }
 
     /// Builds with a forced source format, as `normalize` does.

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use mailtrail_event::{
     AuditEvent, EventKind, LogonType, MailAccess, MailAccessType, NameValue, RecordType,
-    SourceFormat, UserType, parse_client_ip,
+    SourceFormat, Timestamp, UserType, parse_client_ip,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -80,11 +80,8 @@ pub(super) fn client_ip(candidates: &[&Option<Scalar<'_>>]) -> Option<std::net::
         .find_map(|t| parse_client_ip(&t))
 }
 
-pub(super) fn build(
-    source: SourceFormat,
-    f: &Fields<'_>,
-    raw: Bytes,
-) -> Result<AuditEvent, RecordErrorKind> {
+/// The record's time and id, as [`build`] reads them.
+pub(super) fn key(f: &Fields<'_>) -> Result<(Timestamp, String), RecordErrorKind> {
     let record_id = record_id(&[
         ("Id", &f.Id),
         ("OfficeId", &f.OfficeId),
@@ -94,6 +91,15 @@ pub(super) fn build(
         ("CreationTime", &f.CreationTime),
         ("TimeGenerated", &f.TimeGenerated),
     ])?;
+    Ok((time, record_id))
+}
+
+pub(super) fn build(
+    source: SourceFormat,
+    f: &Fields<'_>,
+    raw: Bytes,
+) -> Result<AuditEvent, RecordErrorKind> {
+    let (time, record_id) = key(f)?;
     let operation = text(&[&f.Operation]).ok_or(RecordErrorKind::MissingField("Operation"))?;
 
     let parameters = name_values(f.Parameters, "Parameters")?;
