@@ -220,6 +220,7 @@ impl<R: Read> CsvSplitter<R> {
 
     fn location(&self) -> RecordLocation {
         RecordLocation {
+            in_file: false,
             input: self.input.clone(),
             line: self.row_line,
             offset: self.row_offset,

@@ -16,6 +16,8 @@ pub struct RecordLocation {
     pub(crate) line: u64,
     pub(crate) offset: u64,
     pub(crate) position: Position,
+    /// Whether the record's bytes lie unchanged in the input file at `offset`.
+    pub(crate) in_file: bool,
 }
 
 /// How a record is counted inside its container.
@@ -38,6 +40,7 @@ impl RecordLocation {
             line,
             offset,
             position,
+            in_file: false,
         }
     }
 
@@ -59,6 +62,14 @@ impl RecordLocation {
     /// How the record is counted in its container.
     pub fn position(&self) -> Position {
         self.position
+    }
+
+    /// Where the record's bytes are in the input file itself, when they are stored there exactly
+    /// as read: a JSON record of an uncompressed file. `None` for compressed inputs, archive
+    /// members, standard input and CSV cells. A program can read the record again from there
+    /// instead of keeping it.
+    pub fn file_offset(&self) -> Option<u64> {
+        self.in_file.then_some(self.offset)
     }
 }
 

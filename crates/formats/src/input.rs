@@ -47,6 +47,14 @@ impl Input {
         }
     }
 
+    /// The file this input reads, if it is a file.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match &self.kind {
+            InputKind::Path(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The name used in locations and errors: the path, `<stdin>`, or the given name.
     pub fn name(&self) -> String {
         self.to_string()

@@ -79,6 +79,8 @@ pub(crate) struct JsonSplitter<R> {
     eof: bool,
     state: State,
     line_mode: Option<bool>,
+    /// Whether the text is the input file itself (not decompressed), so offsets are file offsets.
+    in_file: bool,
 }
 
 impl<R: Read> JsonSplitter<R> {
@@ -101,7 +103,14 @@ impl<R: Read> JsonSplitter<R> {
             eof: false,
             state: State::Top,
             line_mode: None,
+            in_file: false,
         }
+    }
+
+    /// Marks the text as the input file itself: record locations then give their file offset.
+    pub(crate) fn in_file(mut self) -> Self {
+        self.in_file = true;
+        self
     }
 
     /// The number of bytes consumed so far (for error messages).
@@ -115,6 +124,7 @@ impl<R: Read> JsonSplitter<R> {
             line: self.line,
             offset: self.base + self.mark as u64,
             position,
+            in_file: self.in_file,
         }
     }
 

@@ -188,6 +188,10 @@ fn read_stream(
     match first {
         None | Some(b'{') | Some(b'[') => {
             let mut splitter = JsonSplitter::new(name.clone(), head, src, max);
+            // A file read as it is: the records are its bytes.
+            if seekable.is_some() && depth == 0 {
+                splitter = splitter.in_file();
+            }
             loop {
                 match splitter.next() {
                     Ok(Some(split)) => {

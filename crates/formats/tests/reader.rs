@@ -179,3 +179,44 @@ fn keys_are_read_from_the_same_fields_as_events() {
     };
     assert_eq!(ok(&keys), ok(&events));
 }
+
+#[test]
+fn a_record_of_an_uncompressed_file_says_where_its_bytes_are_in_the_file() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let mut in_file = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let csv = path.extension().is_some_and(|x| x == "csv");
+        if path.extension().is_some_and(|x| x == "md") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let check = |input: Input, expect_offsets: bool, in_file: &mut usize| {
+            Reader::default().read_keys(&[input], &mut |r: Record<RecordKey>| {
+                if let Ok(k) = r {
+                    match k.location.file_offset() {
+                        Some(at) => {
+                            assert!(expect_offsets, "{}", k.location);
+                            let at = at as usize;
+                            assert_eq!(&bytes[at..at + k.raw.len()], &k.raw[..], "{}", k.location);
+                            *in_file += 1;
+                        }
+                        None => assert!(!expect_offsets, "{}", k.location),
+                    }
+                }
+                ControlFlow::Continue(())
+            });
+        };
+        check(Input::path(&path), !csv, &mut in_file);
+        // The same bytes from memory or decompressed are not the file's.
+        check(Input::bytes("mem", bytes.clone()), false, &mut in_file);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &bytes).unwrap();
+        check(
+            Input::bytes("gz", gz.finish().unwrap()),
+            false,
+            &mut in_file,
+        );
+    }
+    assert!(in_file >= 30, "{in_file}");
+}

@@ -379,7 +379,7 @@ fn read_sorted(
         anyhow::bail!("no input could be read from {}", paths.join(", "));
     }
     let reader = Reader::new(options.clone());
-    let mut sorter = TimeSorter::new(budget, options.threads);
+    let mut sorter = TimeSorter::reading(&expanded.inputs, budget, options.threads);
     let mut rejected = 0u64;
     let mut failed = None;
     let summary = reader.read_keys(&expanded.inputs, &mut |record: Record<RecordKey>| {

@@ -340,6 +340,7 @@ pub(crate) mod fuzz {
         let _ = decode(data, Container::JsonStream);
         let _ = decode(data, Container::JsonArray);
         let location = RecordLocation {
+            in_file: false,
             input: "fuzz".into(),
             line: 1,
             offset: 0,
