@@ -71,7 +71,7 @@ pub enum StoreError {
     /// Signing a checkpoint failed.
     #[error("signing a checkpoint failed: {0}")]
     SigningFailed(String),
-    /// An operation that needs every appended record committed first (retention).
+    /// An operation that needs every appended record committed first (retention, compaction).
     #[error("{pending} appended records are not committed yet; commit first")]
     Uncommitted {
         /// Records appended since the last commit.

@@ -97,6 +97,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let summary = events.finish();
     commit_batch(&mut store, &mut index)?;
+    if counts.new > 0
+        && let Err(e) = store.compact()
+    {
+        // The state is whole either way; it only keeps its free pages.
+        tracing::warn!(error = %e, "Could not compact the store's state.");
+    }
     let input_errors = expanded.errors.len() + summary.errors().count();
     for e in summary.errors() {
         eprintln!("error: {e}");
