@@ -7,12 +7,13 @@
 //! index catches up from the store.
 
 use std::ffi::OsString;
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use mailtrail_event::AuditEvent;
-use mailtrail_formats::{Inputs, ReadOptions, Reader};
+use mailtrail_formats::{Inputs, ReadOptions, Reader, Record};
 use mailtrail_index::Index;
 use mailtrail_store::{Appended, OpenMode, Store, StoreError};
 
@@ -65,37 +66,46 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
     }
     let input_count = expanded.inputs.len();
-    let mut events = Reader::new(ReadOptions::default())
-        .events(expanded.inputs)
-        .context("starting the reader")?;
     let mut last_commit = Instant::now();
     let mut since_commit = 0u64;
-    for record in events.by_ref() {
-        match record {
-            Ok(event) => {
-                counts.read += 1;
-                match store.append(&event) {
-                    Ok(Appended::New { seq, .. }) => {
-                        counts.new += 1;
-                        since_commit += 1;
-                        add_to_index(&mut index, seq, &event);
+    let mut failed = None;
+    // Records come to this thread in input order; the reader's own threads split and parse.
+    let summary =
+        Reader::new(ReadOptions::default()).read_all(&expanded.inputs, &mut |record: Record| {
+            match record {
+                Ok(event) => {
+                    counts.read += 1;
+                    match store.append(&event) {
+                        Ok(Appended::New { seq, .. }) => {
+                            counts.new += 1;
+                            since_commit += 1;
+                            add_to_index(&mut index, seq, &event);
+                        }
+                        Ok(Appended::Duplicate { .. }) => counts.duplicates += 1,
+                        Err(e @ StoreError::InvalidEvent { .. }) => reject(&mut counts, &e),
+                        Err(e) => {
+                            failed = Some(anyhow::Error::new(e).context("appending to the store"));
+                            return ControlFlow::Break(());
+                        }
                     }
-                    Ok(Appended::Duplicate { .. }) => counts.duplicates += 1,
-                    Err(e @ StoreError::InvalidEvent { .. }) => reject(&mut counts, &e),
-                    Err(e) => return Err(e).context("appending to the store"),
                 }
+                Err(e) => reject(&mut counts, &e),
             }
-            Err(e) => reject(&mut counts, &e),
-        }
-        if since_commit >= args.commit_every
-            || (since_commit > 0 && last_commit.elapsed() >= COMMIT_INTERVAL)
-        {
-            commit_batch(&mut store, &mut index)?;
-            since_commit = 0;
-            last_commit = Instant::now();
-        }
+            if since_commit >= args.commit_every
+                || (since_commit > 0 && last_commit.elapsed() >= COMMIT_INTERVAL)
+            {
+                if let Err(e) = commit_batch(&mut store, &mut index) {
+                    failed = Some(e);
+                    return ControlFlow::Break(());
+                }
+                since_commit = 0;
+                last_commit = Instant::now();
+            }
+            ControlFlow::Continue(())
+        });
+    if let Some(e) = failed {
+        return Err(e);
     }
-    let summary = events.finish();
     commit_batch(&mut store, &mut index)?;
     if counts.new > 0
         && let Err(e) = store.compact()
