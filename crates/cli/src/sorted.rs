@@ -375,9 +375,15 @@ const CORRUPT: &str = "a sorted run in a temporary file is corrupt";
 /// come in no useful order is read record by record instead.
 struct Bodies {
     files: Vec<Option<PathBuf>>,
-    open: HashMap<u32, BlockReader>,
+    /// The files open now, each with the clock of its last use: a hunt over thousands of API
+    /// content blobs keeps only the most recently used open.
+    open: HashMap<u32, (BlockReader, u64)>,
+    clock: u64,
     block: u64,
 }
+
+/// Input files kept open at once to read bodies back.
+const FILES_OPEN: usize = 32;
 
 impl Bodies {
     fn fetch(&mut self, input: u32, offset: u64, len: u32) -> Result<Bytes, String> {
@@ -386,14 +392,26 @@ impl Bodies {
             .get(input as usize)
             .and_then(Option::as_ref)
             .ok_or("its input is not a file")?;
-        let reader = match self.open.entry(input) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let file = File::open(path)
-                    .map_err(|e| format!("cannot open {} again: {e}", path.display()))?;
-                v.insert(BlockReader::new(file, self.block))
+        self.clock += 1;
+        if !self.open.contains_key(&input) {
+            if self.open.len() >= FILES_OPEN
+                && let Some(&oldest) = self
+                    .open
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(i, _)| i)
+            {
+                self.open.remove(&oldest);
             }
+            let file = File::open(path)
+                .map_err(|e| format!("cannot open {} again: {e}", path.display()))?;
+            self.open
+                .insert(input, (BlockReader::new(file, self.block), self.clock));
+        }
+        let Some((reader, used)) = self.open.get_mut(&input) else {
+            return Err("its input could not be opened".to_owned());
         };
+        *used = self.clock;
         reader.read(offset, len).map_err(|e| {
             format!(
                 "cannot read it again from {} at byte {offset}: {e}",
@@ -414,7 +432,7 @@ struct BlockReader {
 }
 
 const BLOCK: u64 = 256 << 10;
-const BLOCKS_KEPT: usize = 8;
+const BLOCKS_KEPT: usize = 4;
 
 impl BlockReader {
     fn new(file: File, block: u64) -> Self {
@@ -510,6 +528,7 @@ impl Merge {
         let bodies = Bodies {
             files: inputs.files.clone(),
             open: HashMap::new(),
+            clock: 0,
             block,
         };
         Ok(Self {
@@ -953,6 +972,34 @@ mod tests {
         let (out, drained) = drain(sorter.finish().unwrap());
         assert_eq!(out.len(), 2_000);
         assert!(out.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert_eq!(drained, Drained::default());
+    }
+
+    #[test]
+    fn records_spread_over_more_files_than_stay_open_are_all_read_back() {
+        // Record i is in file i % 50, and time order visits the files round-robin.
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        for f in 0..50 {
+            let lines: Vec<String> = (0..20)
+                .map(|k| line(k * 50 + f, (k * 50 + f) as i64))
+                .collect();
+            let path = dir.path().join(format!("{f}.ndjson"));
+            std::fs::write(&path, lines.join("\n")).unwrap();
+            inputs.push(Input::path(&path));
+        }
+        let mut sorter = TimeSorter::reading(&inputs, 1 << 20, 2);
+        mailtrail_formats::Reader::default().read_keys(
+            &inputs,
+            &mut |r: mailtrail_formats::Record<RecordKey>| {
+                sorter.push(r.unwrap()).unwrap();
+                std::ops::ControlFlow::Continue(())
+            },
+        );
+        let (out, drained) = drain(sorter.finish().unwrap());
+        let ids: Vec<String> = out.into_iter().map(|(_, id)| id).collect();
+        let want: Vec<String> = (0..1_000).map(|i| format!("r{i}")).collect();
+        assert_eq!(ids, want);
         assert_eq!(drained, Drained::default());
     }
 
