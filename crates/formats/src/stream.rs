@@ -62,11 +62,16 @@ pub(crate) fn read_input(
             errors,
         ),
         InputKind::Path(path) => match File::open(path) {
+            // Only a regular file can be read again at an offset: a named pipe or a process
+            // substitution (`<(zcat export.gz)`) is read once, like standard input.
             Ok(file) => match file.try_clone() {
                 Ok(seekable) => read_stream(
                     &name,
                     Box::new(file),
-                    Some(seekable),
+                    seekable
+                        .metadata()
+                        .is_ok_and(|m| m.is_file())
+                        .then_some(seekable),
                     0,
                     Layer::Plain,
                     max,

@@ -220,3 +220,31 @@ fn a_record_of_an_uncompressed_file_says_where_its_bytes_are_in_the_file() {
     }
     assert!(in_file >= 30, "{in_file}");
 }
+
+/// A named pipe (or a shell's `<(zcat export.gz)`) is read once: its records cannot be read again
+/// from an offset, so they do not claim one.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_not_a_file_to_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, many(50)).unwrap())
+    };
+    let mut read = 0;
+    Reader::default().read_keys(&[Input::path(&fifo)], &mut |r: Record<RecordKey>| {
+        if let Ok(k) = r {
+            assert_eq!(k.location.file_offset(), None, "{}", k.location);
+            read += 1;
+        }
+        ControlFlow::Continue(())
+    });
+    writer.join().unwrap();
+    assert_eq!(read, 50);
+}
