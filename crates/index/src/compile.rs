@@ -15,18 +15,26 @@ use crate::query::{Clause, Expr, WildcardPattern};
 use crate::schema::{IndexSchema, KEYWORD_MAX_BYTES, date, lowercase, truncate};
 use crate::{IndexError, SearchField};
 
+/// Finds the store sequence number of a record id: record ids are not in the index (each is
+/// unique, and they were a third of its size and time), the store maps them.
+pub(crate) type RecordSeq<'a> = &'a dyn Fn(&str) -> Result<Option<u64>, IndexError>;
+
 /// Compiles an expression. Negations become `MustNot` clauses beside an "all documents" clause,
 /// because tantivy matches nothing for a query made only of exclusions.
-pub(crate) fn compile(s: &IndexSchema, expr: &Expr) -> Result<Box<dyn TQuery>, IndexError> {
+pub(crate) fn compile(
+    s: &IndexSchema,
+    expr: &Expr,
+    ids: RecordSeq<'_>,
+) -> Result<Box<dyn TQuery>, IndexError> {
     Ok(match expr {
         Expr::All => Box::new(AllQuery),
-        Expr::Clause(c) => clause(s, c)?,
+        Expr::Clause(c) => clause(s, c, ids)?,
         Expr::And(operands) => {
             let mut clauses = Vec::with_capacity(operands.len() + 1);
             for e in operands {
                 match e {
-                    Expr::Not(inner) => clauses.push((Occur::MustNot, compile(s, inner)?)),
-                    other => clauses.push((Occur::Must, compile(s, other)?)),
+                    Expr::Not(inner) => clauses.push((Occur::MustNot, compile(s, inner, ids)?)),
+                    other => clauses.push((Occur::Must, compile(s, other, ids)?)),
                 }
             }
             if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
@@ -37,19 +45,38 @@ pub(crate) fn compile(s: &IndexSchema, expr: &Expr) -> Result<Box<dyn TQuery>, I
         Expr::Or(operands) => {
             let mut clauses = Vec::with_capacity(operands.len());
             for e in operands {
-                clauses.push((Occur::Should, compile(s, e)?));
+                clauses.push((Occur::Should, compile(s, e, ids)?));
             }
             Box::new(BooleanQuery::new(clauses))
         }
         Expr::Not(inner) => Box::new(BooleanQuery::new(vec![
             (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
-            (Occur::MustNot, compile(s, inner)?),
+            (Occur::MustNot, compile(s, inner, ids)?),
         ])),
     })
 }
 
-fn clause(s: &IndexSchema, c: &Clause) -> Result<Box<dyn TQuery>, IndexError> {
+fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQuery>, IndexError> {
+    const ID: SearchField = SearchField::Common(mailtrail_event::Field::RecordId);
     Ok(match c {
+        Clause::Keyword { field: ID, value } => match ids(value)? {
+            Some(seq) => Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_u64(s.seq, seq)),
+                Bound::Included(Term::from_field_u64(s.seq, seq)),
+            )),
+            None => Box::new(EmptyQuery),
+        },
+        // Every event has a record id.
+        Clause::Exists { field: ID } => Box::new(AllQuery),
+        Clause::Wildcard { field: ID, pattern } => {
+            if pattern.to_string() == "*" {
+                Box::new(AllQuery)
+            } else {
+                return Err(IndexError::IdWildcard {
+                    pattern: pattern.to_string(),
+                });
+            }
+        }
         Clause::Keyword { field, value } => {
             let value = lowercase(truncate(value, KEYWORD_MAX_BYTES));
             let term = Term::from_field_text(s.field(*field), &value);

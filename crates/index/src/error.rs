@@ -72,6 +72,18 @@ pub enum IndexError {
         /// Why.
         reason: String,
     },
+    /// `id:` with a wildcard: record ids are looked up whole in the store.
+    #[error(
+        "id:{pattern}: record ids are matched whole, not by wildcard; give the whole id \
+         (`mailtrail show ID` prints its record)"
+    )]
+    IdWildcard {
+        /// The pattern as written.
+        pattern: String,
+    },
+    /// The store could not be opened to look a record id up.
+    #[error("cannot look record ids up in the store: {0}")]
+    RecordIds(#[source] mailtrail_store::StoreError),
     /// The store could not be read while catching up.
     #[error("cannot read the store to index it: {0}")]
     Store(#[source] mailtrail_store::StoreError),

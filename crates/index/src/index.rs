@@ -14,6 +14,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use mailtrail_event::AuditEvent;
+use mailtrail_store::{OpenMode, Store};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query as TQuery, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
@@ -32,7 +33,7 @@ use crate::{
 pub const INDEX_DIR: &str = "index";
 
 /// The layout this version writes, kept in every commit; a different one means "reindex".
-const LAYOUT: &str = "mailtrail-index/1";
+const LAYOUT: &str = "mailtrail-index/2";
 
 /// Memory the writer may buffer before it flushes a segment, over all its threads.
 const WRITER_MEMORY: usize = 256 << 20;
@@ -53,6 +54,8 @@ pub struct Index {
     writer: Option<IndexWriter<TantivyDocument>>,
     /// The lowest sequence number `add` accepts next.
     next_seq: u64,
+    /// The store, opened read-only the first time a query names a record id.
+    store: std::sync::OnceLock<Store>,
 }
 
 impl std::fmt::Debug for Index {
@@ -108,6 +111,7 @@ impl Index {
             searcher,
             watermark: 0,
             writer: None,
+            store: std::sync::OnceLock::new(),
             next_seq: 0,
         };
         this.reload()?;
@@ -220,10 +224,31 @@ impl Index {
         Ok(())
     }
 
+    /// The store sequence number of a record id, as written or in either case. The index lives
+    /// inside its store, which maps record ids.
+    fn record_seq(&self, id: &str) -> Result<Option<u64>, IndexError> {
+        let store = match self.store.get() {
+            Some(s) => s,
+            None => {
+                let dir = self.dir.parent().unwrap_or(&self.dir);
+                let s = Store::open(dir, OpenMode::ReadOnly).map_err(IndexError::RecordIds)?;
+                self.store.get_or_init(|| s)
+            }
+        };
+        for candidate in [id.to_owned(), id.to_lowercase(), id.to_uppercase()] {
+            if let Some(r) = store.get(&candidate).map_err(IndexError::RecordIds)? {
+                return Ok(Some(r.seq));
+            }
+        }
+        Ok(None)
+    }
+
     /// The query with the options' time range and tenant applied.
     fn filtered(&self, query: &Query, opts: &SearchOptions) -> Result<Box<dyn TQuery>, IndexError> {
-        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> =
-            vec![(Occur::Must, compile(&self.schema, query.expr())?)];
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = vec![(
+            Occur::Must,
+            compile(&self.schema, query.expr(), &|id| self.record_seq(id))?,
+        )];
         let from = opts.from.map_or(Bound::Unbounded, Bound::Included);
         let to = opts.to.map_or(Bound::Unbounded, Bound::Excluded);
         if !matches!((from, to), (Bound::Unbounded, Bound::Unbounded)) {

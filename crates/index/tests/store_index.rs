@@ -109,6 +109,36 @@ fn catch_up_indexes_every_committed_record() {
     assert_eq!(seqs(&index, "message_id:\"<m17@contoso.com>\""), [17]);
 }
 
+/// Record ids are not in the index; the store looks them up, in any case and inside any query.
+#[test]
+fn record_ids_are_found_through_the_store() {
+    let (_tmp, dir) = store_with(60);
+    let store = Store::open(&dir, OpenMode::ReadOnly).unwrap();
+    let mut index = Index::open(&dir).unwrap();
+    catch_up(&mut index, &store).unwrap();
+    let id = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    assert_eq!(seqs(&index, &format!("id:{}", id(17))), [17]);
+    assert_eq!(seqs(&index, &format!("id:{}", id(17).to_uppercase())), [17]);
+    let mut either = seqs(&index, &format!("id:{} OR id:{}", id(3), id(41)));
+    either.sort();
+    assert_eq!(either, [3, 41]);
+    // Record 6 is alice's MailItemsAccessed; excluding it by id leaves the other 19.
+    let q = format!("op:MailItemsAccessed user:alice@contoso.com -id:{}", id(6));
+    let hits = seqs(&index, &q);
+    assert_eq!(hits.len(), 19);
+    assert!(!hits.contains(&6));
+    assert!(seqs(&index, "id:00000000-0000-4000-8000-999999999999").is_empty());
+    assert_eq!(seqs(&index, "id:*").len(), 60);
+    let err = index
+        .search(
+            &Query::parse("id:00000000-0000*").unwrap(),
+            &SearchOptions::default(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, IndexError::IdWildcard { .. }), "{err}");
+    assert!(err.to_string().contains("matched whole"));
+}
+
 #[test]
 fn catch_up_resumes_from_the_watermark_after_a_lost_batch() {
     let (_tmp, dir) = store_with(120);
