@@ -20,8 +20,8 @@ use crate::json::Split;
 use crate::record::{self, Container, RecordKey};
 use crate::stream::{self, Emit};
 
-/// One record read: the event (or, from [`Reader::keys`], its [`RecordKey`]), or why the record was
-/// rejected.
+/// One record read: the event (or, from [`Reader::read_keys`], its [`RecordKey`]), or why the
+/// record was rejected.
 pub type Record<T = AuditEvent> = Result<T, RecordError>;
 
 /// What the workers make of each record: the whole event, or its key.

@@ -266,7 +266,7 @@ mod tests {
         .into()
     }
 
-    /// A record read from line `line` of `a.json`, as [`Reader::keys`] gives it.
+    /// A record read from line `line` of `a.json`, as `Reader::read_keys` gives it.
     fn key(id: &str, secs: i64, line: u64, extra: &str) -> RecordKey {
         RecordKey {
             time: Timestamp::new(secs, 0).unwrap(),

@@ -37,7 +37,7 @@ pub(crate) fn decode(raw: &[u8], container: Container) -> Result<AuditEvent, Rec
 }
 
 /// A record read only as far as putting records in order needs: its time, id and source format,
-/// with its bytes and where it was read. [`Reader::keys`](crate::Reader::keys) reads these; the
+/// with its bytes and where it was read. [`Reader::read_keys`](crate::Reader::read_keys) reads these; the
 /// event is built later with [`normalize`]`(key.source, key.raw)`.
 ///
 /// The record has been parsed and its schema, time and id read; the rest of it is checked only when
