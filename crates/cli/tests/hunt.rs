@@ -198,6 +198,15 @@ fn a_record_with_a_broken_body_is_reported_at_its_line_and_counted() {
     assert_eq!(report["coverage"]["rejected"].as_u64(), Some(1));
     // Rejected records make the exit status 1, as a finding would.
     assert_eq!(out.status.code(), Some(1));
+
+    // With --strict the broken body stops the hunt, as a record that fails when read does.
+    let strict = mailtrail()
+        .args(["hunt", "--strict", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("--strict"));
 }
 
 /// Every finding of a report as `(detector, sorted evidence)`, to compare two hunts.

@@ -193,7 +193,7 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
         let read = read_sorted(&plan.baseline, &options, budget, &progress, "baseline")?;
         rejected += read.rejected;
         inputs_coverage.extend(read.inputs);
-        let drained = learn(&mut engine, read.events, &progress)?;
+        let drained = learn(&mut engine, read.events, plan.strict, &progress)?;
         rejected += account(&drained, &mut inputs_coverage);
     }
     let read = match &plan.source {
@@ -209,7 +209,7 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
                 &progress,
             )?;
             if let Some(events) = baseline {
-                rejected += learn(&mut engine, events, &progress)?.unreadable;
+                rejected += learn(&mut engine, events, plan.strict, &progress)?.unreadable;
             }
             read
         }
@@ -222,9 +222,11 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     }
     let mut events = read.events;
     while let Some(ev) = events.next_event()? {
+        strict_stop(plan.strict, &events)?;
         engine.process(&ev);
         progress.tick("hunting");
     }
+    strict_stop(plan.strict, &events)?;
     let drained = events.finish();
     progress.finish();
     rejected += account(&drained, &mut inputs_coverage);
@@ -253,13 +255,25 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
 fn learn(
     engine: &mut Engine,
     mut events: SortedEvents,
+    strict: bool,
     progress: &Progress,
 ) -> anyhow::Result<Drained> {
     while let Some(ev) = events.next_event()? {
+        strict_stop(strict, &events)?;
         engine.learn(&ev);
         progress.tick("learning");
     }
+    strict_stop(strict, &events)?;
     Ok(events.finish())
+}
+
+/// With `--strict`, a record that only fails when it is normalised, after the sort, stops the hunt
+/// as one that fails when it is read does.
+fn strict_stop(strict: bool, events: &SortedEvents) -> anyhow::Result<()> {
+    if strict && events.unreadable() > 0 {
+        anyhow::bail!("stopped at the first malformed record (--strict)");
+    }
+    Ok(())
 }
 
 /// Moves the records that were read by key but did not normalise from their inputs' read count to

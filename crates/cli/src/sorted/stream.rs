@@ -311,6 +311,11 @@ impl SortedEvents {
         }
     }
 
+    /// Records passed over so far because they do not normalise.
+    pub(crate) fn unreadable(&self) -> u64 {
+        self.drained.unreadable
+    }
+
     /// Ends the stream; says how many records were dropped as duplicates or could not be read.
     pub(crate) fn finish(mut self) -> Drained {
         self.stop();
