@@ -5,14 +5,11 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-fn mailtrail() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mailtrail"));
-    c.env_remove("MAILTRAIL_STORE").env("RUST_LOG", "warn");
-    c
-}
+use std::path::Path;
+
+use support::{mailtrail, simulate};
 
 /// Simulates a tenant into `dir`, hunts it and scores the hunt; returns `eval`'s JSON.
 fn simulate_hunt_score(
@@ -23,28 +20,18 @@ fn simulate_hunt_score(
     scenarios: &str,
 ) -> serde_json::Value {
     let sim = dir.join(format!("sim-{seed}"));
-    let out = mailtrail()
-        .args([
-            "simulate",
+    simulate(
+        &sim,
+        &[
             "--users",
             &users.to_string(),
             "--days",
             &days.to_string(),
-        ])
-        .args([
             "--seed",
             &seed.to_string(),
             "--scenarios",
             scenarios,
-            "--out",
-        ])
-        .arg(&sim)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     let report = dir.join(format!("hunt-{seed}.json"));
     let out = mailtrail()

@@ -3,12 +3,11 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::Command;
+mod support;
 
-fn mailtrail() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mailtrail"))
-}
+use std::path::PathBuf;
+
+use support::{mailtrail, simulate, succeed};
 
 fn shared(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -236,16 +235,18 @@ fn findings(report: &serde_json::Value) -> Vec<(String, Vec<String>)> {
 fn a_store_hunt_finds_what_the_exports_hunt_finds() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    let out = mailtrail()
-        .args(["simulate", "--users", "20", "--days", "21", "--seed", "11"])
-        .args(["--scenarios", "storm-0558", "--out"])
-        .arg(&sim)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    simulate(
+        &sim,
+        &[
+            "--users",
+            "20",
+            "--days",
+            "21",
+            "--seed",
+            "11",
+            "--scenarios",
+            "storm-0558",
+        ],
     );
     let exports = [
         sim.join("ual"),
@@ -269,7 +270,6 @@ fn a_store_hunt_finds_what_the_exports_hunt_finds() {
 
     let hunt = |args: &[&std::ffi::OsStr]| {
         let out = mailtrail()
-            .env_remove("MAILTRAIL_STORE")
             .args(["hunt", "--format", "json"])
             .args(args)
             .output()
@@ -287,19 +287,11 @@ fn a_store_hunt_finds_what_the_exports_hunt_finds() {
     let store = tmp.path().join("store");
     for args in [vec!["init"], vec!["ingest"]] {
         let mut c = mailtrail();
-        c.env_remove("MAILTRAIL_STORE")
-            .args(&args)
-            .arg("--store")
-            .arg(&store);
+        c.args(&args).arg("--store").arg(&store);
         if args[0] == "ingest" {
             c.args(&exports);
         }
-        let out = c.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeed(&mut c);
     }
     let of_store = hunt(&["--store".as_ref(), store.as_os_str()]);
 

@@ -3,31 +3,27 @@
 // Test helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod support;
 
-fn mailtrail() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mailtrail"))
-}
+use support::{mailtrail, simulate};
 
 #[test]
 fn simulate_writes_every_output_file_with_labels_for_the_chosen_scenarios() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailtrail()
-        .args(["simulate", "--users", "15", "--days", "16", "--seed", "3"])
-        .args([
+    let out = simulate(
+        dir.path(),
+        &[
+            "--users",
+            "15",
+            "--days",
+            "16",
+            "--seed",
+            "3",
             "--scenarios",
             "storm-0558,aitm",
             "--start",
             "2026-03-02",
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("labelled attacks"), "{stderr}");

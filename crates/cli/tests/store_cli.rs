@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
 
-mod store_support;
+mod support;
 
 use std::io::Write as _;
 use std::process::Stdio;
 
-use store_support::*;
+use support::*;
 
 #[test]
 fn init_prints_a_c2sp_verifier_key_and_refuses_to_overwrite() {

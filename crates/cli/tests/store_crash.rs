@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
 
-mod store_support;
+mod support;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mailtrail_store::{OpenMode, Store};
-use store_support::*;
+use support::*;
 
 const RECORDS: u64 = 60_000;
 const COMMIT_EVERY: u64 = 1_500;

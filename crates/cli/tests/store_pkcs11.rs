@@ -2,12 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a failed step should stop the test.
 
-mod store_support;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
 
-use store_support::*;
+use support::*;
 
 const MODULE_PATHS: [&str; 3] = [
     "/usr/lib/softhsm/libsofthsm2.so",

@@ -1,5 +1,5 @@
-//! Helpers shared by the store command tests: the binary, a store, and UAL records written as
-//! NDJSON and as a Purview CSV export.
+//! Helpers shared by the command tests: the binary, a simulated tenant, a store, and UAL records
+//! written as NDJSON and as a Purview CSV export.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,6 +19,18 @@ pub fn run(args: &[&str], store: &Path) -> Output {
         .arg(store)
         .output()
         .unwrap()
+}
+
+/// Runs `cmd` and requires it to succeed, showing its stderr if it did not.
+pub fn succeed(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
+/// `mailtrail simulate` into `out`, with `args` (users, days, seed, scenarios …).
+pub fn simulate(out: &Path, args: &[&str]) -> Output {
+    succeed(mailtrail().arg("simulate").args(args).arg("--out").arg(out))
 }
 
 pub fn stdout(o: &Output) -> String {
