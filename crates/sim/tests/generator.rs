@@ -4,6 +4,8 @@
 // Test helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::Path;
@@ -18,14 +20,7 @@ struct Run {
 }
 
 fn run(seed: u64, users: u32, days: u32, scenarios: &[Scenario]) -> Run {
-    let config = TenantConfig::builder()
-        .users(users)
-        .days(days)
-        .seed(seed)
-        .scenarios(scenarios)
-        .build()
-        .unwrap();
-    let generator = Generator::new(config);
+    let generator = support::generator(seed, users, days, scenarios);
     let mut records = Vec::new();
     let summary = generator
         .run(|r| {

@@ -8,12 +8,14 @@
 // Test helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 
 use mailtrail_event::{microsoft_service, parse_client_ip, parse_time};
-use mailtrail_sim::{Generator, Scenario, TenantConfig};
+use mailtrail_sim::Scenario;
 use serde_json::Value;
 
 /// Two uses of a session closer than this are "at once": no laptop moves that fast.
@@ -161,15 +163,10 @@ fn read_lines(path: &Path) -> Vec<Value> {
 }
 
 fn write(seed: u64, users: u32, days: u32, scenarios: &[Scenario]) -> Written {
-    let config = TenantConfig::builder()
-        .users(users)
-        .days(days)
-        .seed(seed)
-        .scenarios(scenarios)
-        .build()
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    Generator::new(config).write_to(dir.path()).unwrap();
+    support::generator(seed, users, days, scenarios)
+        .write_to(dir.path())
+        .unwrap();
     let mut ual = Vec::new();
     let mut days: Vec<_> = std::fs::read_dir(dir.path().join("ual"))
         .unwrap()
