@@ -46,7 +46,7 @@ impl Merge {
     pub(super) fn new(
         mut runs: Vec<RunReader>,
         memory: Vec<Entry>,
-        inputs: Inputs,
+        mut inputs: Inputs,
         block: u64,
     ) -> anyhow::Result<Self> {
         let mut heap = BinaryHeap::new();
@@ -55,7 +55,8 @@ impl Merge {
                 heap.push(Reverse(Head(e, i)));
             }
         }
-        let bodies = Bodies::new(inputs.files.clone(), block);
+        // The files move to the body reader; the merge keeps the names, for locations.
+        let bodies = Bodies::new(std::mem::take(&mut inputs.files), block);
         Ok(Self {
             runs,
             heap,
