@@ -28,10 +28,7 @@ pub(crate) enum Container {
 
 /// Parses and normalises one record read from `container`. `raw` is copied into the event.
 pub(crate) fn decode(raw: &[u8], container: Container) -> Result<AuditEvent, RecordErrorKind> {
-    let text = std::str::from_utf8(raw).map_err(|e| RecordErrorKind::NotUtf8 {
-        valid_up_to: e.valid_up_to(),
-    })?;
-    let fields = parse(text)?;
+    let fields = parse_bytes(raw)?;
     let source = classify(&fields, container)?;
     build(source, &fields, Bytes::copy_from_slice(raw))
 }
@@ -63,10 +60,7 @@ pub(crate) fn decode_key(
     container: Container,
     location: &RecordLocation,
 ) -> Result<RecordKey, RecordErrorKind> {
-    let text = std::str::from_utf8(&raw).map_err(|e| RecordErrorKind::NotUtf8 {
-        valid_up_to: e.valid_up_to(),
-    })?;
-    let fields = parse(text)?;
+    let fields = parse_bytes(&raw)?;
     let source = classify(&fields, container)?;
     // The Unified Audit Log is nearly all of any export, and its key is two top-level fields. The
     // other schemas nest theirs (Azure Monitor's `properties`, Defender's `RawEventData`), so they
@@ -101,10 +95,7 @@ pub(crate) fn decode_key(
 /// assert_eq!(ev.source, SourceFormat::PurviewCsv);
 /// ```
 pub fn normalize(source: SourceFormat, raw: Bytes) -> Result<AuditEvent, RecordErrorKind> {
-    let text = std::str::from_utf8(&raw).map_err(|e| RecordErrorKind::NotUtf8 {
-        valid_up_to: e.valid_up_to(),
-    })?;
-    let fields = parse(text)?;
+    let fields = parse_bytes(&raw)?;
     build(source, &fields, raw.clone())
 }
 
@@ -145,6 +136,14 @@ fn check_depth(b: &[u8]) -> Result<(), RecordErrorKind> {
         }
     }
     Ok(())
+}
+
+/// Parses a record's bytes, which must be UTF-8.
+fn parse_bytes(raw: &[u8]) -> Result<Fields<'_>, RecordErrorKind> {
+    let text = std::str::from_utf8(raw).map_err(|e| RecordErrorKind::NotUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    parse(text)
 }
 
 fn parse(text: &str) -> Result<Fields<'_>, RecordErrorKind> {
