@@ -394,7 +394,6 @@ fn read_sorted(
     }
     let reader = Reader::new(options.clone());
     let mut sorter = TimeSorter::reading(&expanded.inputs, budget, options.threads);
-    let mut rejected = 0u64;
     let mut failed = None;
     let summary = reader.read_keys(&expanded.inputs, &mut |record: Record<RecordKey>| {
         match record {
@@ -405,10 +404,7 @@ fn read_sorted(
                 }
                 progress.tick(phase);
             }
-            Err(e) => {
-                rejected += 1;
-                eprintln!("rejected: {e}");
-            }
+            Err(e) => eprintln!("rejected: {e}"),
         }
         ControlFlow::Continue(())
     });
@@ -435,7 +431,7 @@ fn read_sorted(
     Ok(SortedRead {
         events: sorter.finish()?,
         inputs,
-        rejected,
+        rejected: summary.rejected(),
         strict_stop: options.strict && summary.stopped(),
     })
 }
