@@ -185,8 +185,16 @@ impl Store {
                                 },
                             );
                         }
-                        segment::encode_block(&mut w.compressor, first, count, &payload)
-                            .map_err(io)?
+                        let mut block = Vec::new();
+                        segment::encode_block(
+                            &mut w.compressor,
+                            first,
+                            count,
+                            &payload,
+                            &mut block,
+                        )
+                        .map_err(io)?;
+                        block
                     }
                 };
                 out.write_all(&bytes).map_err(io)?;

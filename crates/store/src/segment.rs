@@ -245,25 +245,31 @@ pub(crate) fn encode_record(out: &mut Vec<u8>, r: &RecordRef<'_>) {
     out.extend_from_slice(r.body);
 }
 
-/// Compresses a payload and frames it as a block.
+/// Compresses a payload and frames it as a block, in `out` (cleared first). The writer passes the
+/// same buffer for every block, so a block costs no fresh memory.
 pub(crate) fn encode_block(
     compressor: &mut zstd::bulk::Compressor<'static>,
     first_seq: u64,
     count: u32,
     payload: &[u8],
-) -> std::io::Result<Vec<u8>> {
-    let compressed = compressor.compress(payload)?;
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    out.clear();
+    out.resize(
+        BLOCK_HEADER_LEN + zstd::zstd_safe::compress_bound(payload.len()),
+        0,
+    );
+    let compressed_len = compressor.compress_to_buffer(payload, &mut out[BLOCK_HEADER_LEN..])?;
+    out.truncate(BLOCK_HEADER_LEN + compressed_len);
     let header = BlockHeader {
         first_seq,
         count,
-        compressed_len: u32::try_from(compressed.len()).map_err(std::io::Error::other)?,
+        compressed_len: u32::try_from(compressed_len).map_err(std::io::Error::other)?,
         raw_len: u32::try_from(payload.len()).map_err(std::io::Error::other)?,
-        payload_crc: crc32fast::hash(&compressed),
+        payload_crc: crc32fast::hash(&out[BLOCK_HEADER_LEN..]),
     };
-    let mut block = Vec::with_capacity(BLOCK_HEADER_LEN + compressed.len());
-    block.extend_from_slice(&header.encode());
-    block.extend_from_slice(&compressed);
-    Ok(block)
+    out[..BLOCK_HEADER_LEN].copy_from_slice(&header.encode());
+    Ok(())
 }
 
 /// Checks a block's payload and decompresses it.
@@ -440,6 +446,17 @@ pub fn read_segment_bytes(bytes: &[u8]) -> Result<Vec<SegmentBlock>, (u64, Block
 mod tests {
     use super::*;
 
+    fn block(
+        c: &mut zstd::bulk::Compressor<'static>,
+        first: u64,
+        count: u32,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_block(c, first, count, payload, &mut out).unwrap();
+        out
+    }
+
     fn sample(seq: u64, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         encode_record(
@@ -472,7 +489,7 @@ mod tests {
         payload.extend(sample(8, b"{\"Id\":\"b\"}"));
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
         let mut bytes = file_header(1).to_vec();
-        bytes.extend(encode_block(&mut c, 7, 2, &payload).unwrap());
+        bytes.extend(block(&mut c, 7, 2, &payload));
         let blocks = read_segment_bytes(&bytes).unwrap();
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].offset, FILE_HEADER_LEN);
@@ -489,7 +506,7 @@ mod tests {
         let payload = sample(0, b"hello");
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
         let mut bytes = file_header(1).to_vec();
-        bytes.extend(encode_block(&mut c, 0, 1, &payload).unwrap());
+        bytes.extend(block(&mut c, 0, 1, &payload));
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         assert_eq!(
@@ -503,7 +520,7 @@ mod tests {
         let payload = sample(0, b"hello");
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
         let mut bytes = file_header(1).to_vec();
-        bytes.extend(encode_block(&mut c, 0, 1, &payload).unwrap());
+        bytes.extend(block(&mut c, 0, 1, &payload));
         bytes.truncate(bytes.len() - 3);
         assert!(matches!(
             read_segment_bytes(&bytes).unwrap_err(),
@@ -516,7 +533,7 @@ mod tests {
         let payload = sample(0, b"hello");
         let mut c = zstd::bulk::Compressor::new(3).unwrap();
         let mut bytes = file_header(1).to_vec();
-        bytes.extend(encode_block(&mut c, 0, 2, &payload).unwrap());
+        bytes.extend(block(&mut c, 0, 2, &payload));
         assert!(matches!(
             read_segment_bytes(&bytes).unwrap_err(),
             (_, BlockDefect::BadRecord { index: 1, .. })
@@ -533,7 +550,7 @@ mod tests {
             payload.extend(sample(1, b"{\"Id\":\"y\"}"));
             let mut c = zstd::bulk::Compressor::new(3).unwrap();
             let mut bytes = file_header(1).to_vec();
-            bytes.extend(encode_block(&mut c, 0, 2, &payload).unwrap());
+            bytes.extend(block(&mut c, 0, 2, &payload));
             for (at, v) in flips {
                 let n = bytes.len();
                 bytes[at % n] ^= v;

@@ -163,9 +163,11 @@ pub(crate) struct Writer {
     unsynced: BTreeMap<u64, (File, u64)>,
     created_segment_file: bool,
     block: Vec<u8>,
+    /// The open block once compressed and framed; kept to be reused.
+    framed: Vec<u8>,
     block_first_seq: u64,
     block_count: u32,
-    pending_ids: HashMap<Vec<u8>, u64>,
+    pending_ids: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
     pending_blocks: Vec<(u64, BlockLoc)>,
     tenants: HashMap<String, TenantLog>,
     changed_tenants: Vec<String>,
@@ -464,9 +466,10 @@ impl Store {
             unsynced: BTreeMap::new(),
             created_segment_file: false,
             block: Vec::with_capacity(BLOCK_TARGET + (64 << 10)),
+            framed: Vec::new(),
             block_first_seq: committed_len,
             block_count: 0,
-            pending_ids: HashMap::new(),
+            pending_ids: HashMap::default(),
             pending_blocks: Vec::new(),
             tenants,
             changed_tenants: Vec::new(),
@@ -922,13 +925,15 @@ impl Writer {
         if self.block_count == 0 {
             return Ok(());
         }
-        let block = segment::encode_block(
+        segment::encode_block(
             &mut self.compressor,
             self.block_first_seq,
             self.block_count,
             &self.block,
+            &mut self.framed,
         )
         .map_err(|e| StoreError::io(dir.join(SEGMENTS_DIR), e))?;
+        let block = &self.framed;
         let needs_new = match &self.segment {
             None => true,
             Some(s) => s.len >= SEGMENT_TARGET,
@@ -957,7 +962,7 @@ impl Writer {
             return Err(poisoned());
         };
         seg.file
-            .write_all_at(&block, seg.len)
+            .write_all_at(block, seg.len)
             .map_err(|e| StoreError::io(&seg.path, e))?;
         let loc = (seg.id, seg.len, self.block_count, block.len() as u32);
         seg.len += block.len() as u64;
