@@ -33,7 +33,10 @@ use crate::{
 pub const INDEX_DIR: &str = "index";
 
 /// The layout this version writes, kept in every commit; a different one means "reindex".
-const LAYOUT: &str = "mailtrail-index/2";
+/// Layout 3: term dictionaries are sorted string tables (tantivy's `quickwit` feature) instead of
+/// FSTs. Most terms are identifiers (sessions, tokens, message ids) that share no structure an FST
+/// could fold, so building FSTs cost a tenth of ingest's CPU and bought nothing.
+const LAYOUT: &str = "mailtrail-index/3";
 
 /// Memory the writer may buffer before it flushes a segment, over all its threads.
 const WRITER_MEMORY: usize = 256 << 20;
