@@ -44,9 +44,10 @@ pub enum StoreError {
         /// What the lock file says about its holder: process id, host, command and start time.
         holder: String,
     },
-    /// The store was written by a newer, incompatible version.
+    /// The store was written by an incompatible version, newer or older.
     #[error(
-        "the store uses format {found}, this version reads format {supported}; upgrade mailtrail"
+        "the store uses format {found}, this version reads format {supported}; {}",
+        format_advice(*.found, *.supported)
     )]
     UnsupportedFormat {
         /// The format found.
@@ -99,6 +100,16 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+}
+
+/// What to do about a store of another format.
+fn format_advice(found: u32, supported: u32) -> &'static str {
+    if found < supported {
+        "there is no in-place migration: create a new store with `mailtrail init` and ingest the \
+         source files into it again"
+    } else {
+        "upgrade mailtrail"
+    }
 }
 
 impl StoreError {

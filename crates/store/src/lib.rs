@@ -10,9 +10,10 @@
 //!   [`Store::get_seq`] read committed [`StoredRecord`]s; the search index is rebuilt from `scan`.
 //! * Records live in zstd-compressed *segment* files (the source of truth; layout in the segment
 //!   module docs). Each tenant has an RFC 6962 Merkle tree over its records' original bytes, stored
-//!   as a flat hash file, and C2SP tlog-checkpoints signed as C2SP signed notes with Ed25519 — a key
-//!   in a 0600 file or on a PKCS#11 token ([`SignerConfig`]). `state.redb` holds what is committed:
-//!   the de-duplication set, the block index, tree sizes and every checkpoint.
+//!   as its leaf hashes and the hashes of its subtrees of 256 leaves and more (layout in the merkle
+//!   module docs), and C2SP tlog-checkpoints signed as C2SP signed notes with Ed25519 — a key in a
+//!   0600 file or on a PKCS#11 token ([`SignerConfig`]). `state.redb` holds what is committed: the
+//!   de-duplication set, the block index, tree sizes and every checkpoint.
 //! * [`Store::verify`] re-hashes everything and returns a [`VerifyReport`] whose [`Finding`]s name
 //!   each altered, removed or reordered record and each replaced or forged checkpoint.
 //!   [`Store::prove`] writes a [`ProofBundle`] that [`verify_proof`] checks without the store.

@@ -1,17 +1,26 @@
-//! RFC 6962 / RFC 9162 Merkle trees: hashing, the stored-hash layout, proofs and their checks.
+//! RFC 6962 / RFC 9162 Merkle trees: hashing, the stored layout, proofs and their checks.
 //!
-//! A tenant log of `n` leaves keeps every hash of every complete subtree, in the order Go's
-//! `golang.org/x/mod/sumdb/tlog` stores them: appending leaf `i` writes its leaf hash, then the
-//! hash of each complete subtree that leaf closes (one more per trailing one bit of `i`). So the
-//! hash file only ever grows at the end, a tree of `n` leaves owns exactly the first
-//! [`stored_hash_count`]`(n)` hashes, and the hash of the complete subtree at `level` and `index`
-//! sits at [`stored_hash_index`]`(level, index)`. Any root, inclusion proof or consistency proof
-//! reads O(log n) of them.
+//! A tenant log of `n` leaves is kept in two append-only files:
+//!
+//! * `.leaves`: the leaf hashes, leaf `i` at byte `32·i`;
+//! * `.hashes`: the hashes of the complete subtrees of [`UPPER_LEVEL`] (8) levels and more, in the
+//!   order Go's `golang.org/x/mod/sumdb/tlog` stores a tree: they form the *upper tree*, whose
+//!   leaves are the roots of the complete 256-leaf subtrees, and the subtree at `level ≥ 8`,
+//!   `index` is its stored hash [`stored_hash_index`]`(level - 8, index)`. A tree of `n` leaves owns
+//!   the first [`stored_hash_count`]`(n >> 8)` of them.
+//!
+//! A subtree below level 8 is not stored: it is folded from its at most 128 leaf hashes, read in
+//! one read. That halves the tree on disk (32.25 bytes per leaf instead of 64), while reading any
+//! complete subtree stays O(1) reads, so roots and proofs stay O(log n) reads.
 
 use sha2::{Digest, Sha256};
 
 /// A SHA-256 hash of a leaf or an interior node.
 pub type Hash = [u8; 32];
+
+/// The lowest level whose complete subtrees are stored in `.hashes`; those below are folded from
+/// the leaf hashes.
+pub(crate) const UPPER_LEVEL: u32 = 8;
 
 /// The root of the empty tree: SHA-256 of nothing.
 pub(crate) const EMPTY_ROOT: Hash = [
@@ -37,7 +46,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// Where the hash of the complete subtree `index` at `level` (covering leaves
-/// `index·2^level .. (index+1)·2^level`) sits in the stored-hash sequence.
+/// `index·2^level .. (index+1)·2^level`) sits in a tlog stored-hash sequence.
 pub(crate) fn stored_hash_index(level: u32, index: u64) -> u64 {
     let mut n = index;
     for _ in 0..level {
@@ -51,7 +60,7 @@ pub(crate) fn stored_hash_index(level: u32, index: u64) -> u64 {
     i + u64::from(level)
 }
 
-/// How many hashes a tree of `n` leaves stores.
+/// How many hashes the tlog stored-hash sequence of a tree of `n` leaves has.
 pub(crate) fn stored_hash_count(n: u64) -> u64 {
     if n == 0 {
         return 0;
@@ -65,24 +74,70 @@ pub(crate) fn stored_hash_count(n: u64) -> u64 {
     count
 }
 
+/// How many hashes the `.hashes` file of a tree of `n` leaves holds.
+pub(crate) fn upper_hash_count(n: u64) -> u64 {
+    stored_hash_count(n >> UPPER_LEVEL)
+}
+
 /// The largest power of two strictly smaller than `n` (`n ≥ 2`).
 fn split_point(n: u64) -> u64 {
     debug_assert!(n >= 2);
     1u64 << (63 - (n - 1).leading_zeros())
 }
 
-/// Reads stored hashes by their index in the stored-hash sequence.
+/// Folds `2^k` hashes, in place, into the root of the complete subtree they are the leaves of.
+pub(crate) fn fold(hashes: &mut [Hash]) -> Hash {
+    debug_assert!(hashes.len().is_power_of_two());
+    let mut len = hashes.len();
+    while len > 1 {
+        for i in 0..len / 2 {
+            hashes[i] = node_hash(&hashes[2 * i], &hashes[2 * i + 1]);
+        }
+        len /= 2;
+    }
+    hashes[0]
+}
+
+/// Reads a tree in the stored layout: leaf hashes and upper-tree hashes.
 pub(crate) trait HashSource {
     /// The error reading can fail with.
     type Error;
-    /// The hash at `index` of the stored-hash sequence.
-    fn stored(&self, index: u64) -> Result<Hash, Self::Error>;
+
+    /// Fills `out` with the leaf hashes `first .. first + out.len()`.
+    fn leaves(&self, first: u64, out: &mut [Hash]) -> Result<(), Self::Error>;
+
+    /// The hash at `index` of the upper tree's stored-hash sequence (the `.hashes` file).
+    fn upper(&self, index: u64) -> Result<Hash, Self::Error>;
+
+    /// The hash of the complete subtree `index` at `level`.
+    fn node(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        stored_node(self, level, index)
+    }
+}
+
+/// The hash of the complete subtree `index` at `level` as stored: one upper-tree hash, or the fold
+/// of at most 128 leaf hashes read at once.
+pub(crate) fn stored_node<S: HashSource + ?Sized>(
+    src: &S,
+    level: u32,
+    index: u64,
+) -> Result<Hash, S::Error> {
+    if level >= UPPER_LEVEL {
+        return src.upper(stored_hash_index(level - UPPER_LEVEL, index));
+    }
+    let mut buf = [[0u8; 32]; 1 << (UPPER_LEVEL - 1)];
+    let buf = &mut buf[..1 << level];
+    src.leaves(index << level, buf)?;
+    Ok(fold(buf))
 }
 
 /// The right edge of a growing tree: the roots of its complete subtrees, largest first.
 ///
-/// Appending a leaf folds equal-sized subtrees together (a binary counter); the hashes it closes
-/// are exactly those the stored-hash layout appends next.
+/// Appending a leaf folds equal-sized subtrees together (a binary counter). The subtrees it closes
+/// come out in increasing level; those at [`UPPER_LEVEL`] and above are, in order, exactly what the
+/// `.hashes` layout appends next: leaf `i` closes a level-8 subtree when `i + 1` is a multiple of
+/// 256, and that is an upper-tree leaf `j = i >> 8` followed by one node per trailing one bit of
+/// `j`, as tlog appends an upper-tree leaf.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Frontier {
     size: u64,
@@ -102,7 +157,7 @@ impl Frontier {
         let mut start = 0u64;
         for level in (0..64u32).rev() {
             if size & (1u64 << level) != 0 {
-                stack.push(src.stored(stored_hash_index(level, start >> level))?);
+                stack.push(src.node(level, start >> level)?);
                 start += 1u64 << level;
             }
         }
@@ -114,16 +169,20 @@ impl Frontier {
         self.size
     }
 
-    /// Appends a leaf hash; `out` receives the hashes to store, leaf hash first.
-    pub(crate) fn push(&mut self, leaf: Hash, out: &mut Vec<Hash>) {
-        out.push(leaf);
+    /// Appends a leaf hash (which belongs in `.leaves`); `upper` receives the hashes it closes at
+    /// [`UPPER_LEVEL`] and above (which belong in `.hashes`), lowest level first.
+    pub(crate) fn push(&mut self, leaf: Hash, upper: &mut Vec<Hash>) {
         let mut h = leaf;
         let mut i = self.size;
+        let mut level = 0;
         while i & 1 == 1 {
             // Every set low bit of the old size is a complete subtree of the same height to merge.
             let Some(left) = self.stack.pop() else { break };
             h = node_hash(&left, &h);
-            out.push(h);
+            level += 1;
+            if level >= UPPER_LEVEL {
+                upper.push(h);
+            }
             i >>= 1;
         }
         self.stack.push(h);
@@ -148,7 +207,7 @@ fn range_hash<S: HashSource>(src: &S, lo: u64, hi: u64) -> Result<Hash, S::Error
     let mut start = lo;
     while start < hi {
         let level = 63 - (hi - start).leading_zeros();
-        parts.push(src.stored(stored_hash_index(level, start >> level))?);
+        parts.push(src.node(level, start >> level)?);
         start += 1u64 << level;
     }
     let mut iter = parts.into_iter().rev();
@@ -159,7 +218,6 @@ fn range_hash<S: HashSource>(src: &S, lo: u64, hi: u64) -> Result<Hash, S::Error
 }
 
 /// The root of the first `size` leaves.
-#[cfg(test)]
 pub(crate) fn tree_root<S: HashSource>(src: &S, size: u64) -> Result<Hash, S::Error> {
     if size == 0 {
         return Ok(EMPTY_ROOT);
@@ -329,27 +387,35 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A stored-hash sequence in memory.
-    struct Mem(Vec<Hash>);
+    /// The two files in memory.
+    #[derive(Default)]
+    struct Mem {
+        leaves: Vec<Hash>,
+        upper: Vec<Hash>,
+    }
 
     impl HashSource for Mem {
         type Error = ();
-        fn stored(&self, index: u64) -> Result<Hash, ()> {
-            self.0.get(index as usize).copied().ok_or(())
+        fn leaves(&self, first: u64, out: &mut [Hash]) -> Result<(), ()> {
+            let first = first as usize;
+            out.copy_from_slice(self.leaves.get(first..first + out.len()).ok_or(())?);
+            Ok(())
+        }
+        fn upper(&self, index: u64) -> Result<Hash, ()> {
+            self.upper.get(index as usize).copied().ok_or(())
         }
     }
 
-    fn build(n: u64) -> (Mem, Vec<Hash>, Frontier) {
+    fn build(n: u64) -> (Mem, Frontier) {
         let mut f = Frontier::new();
-        let mut stored = Vec::new();
-        let mut leaves = Vec::new();
+        let mut mem = Mem::default();
         for i in 0..n {
             let l = leaf_hash(&i.to_le_bytes());
-            leaves.push(l);
-            f.push(l, &mut stored);
-            assert_eq!(stored.len() as u64, stored_hash_count(i + 1));
+            mem.leaves.push(l);
+            f.push(l, &mut mem.upper);
+            assert_eq!(mem.upper.len() as u64, upper_hash_count(i + 1));
         }
-        (Mem(stored), leaves, f)
+        (mem, f)
     }
 
     /// MTH straight from the RFC's recursive definition.
@@ -362,6 +428,53 @@ mod tests {
                 node_hash(&reference_root(&leaves[..k]), &reference_root(&leaves[k..]))
             }
         }
+    }
+
+    /// PATH(m, D[n]) of RFC 6962 §2.1.1, leaf side first.
+    fn reference_path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+        let n = leaves.len();
+        if n <= 1 {
+            return Vec::new();
+        }
+        let k = split_point(n as u64) as usize;
+        let (mut path, sibling) = if m < k {
+            (reference_path(m, &leaves[..k]), &leaves[k..])
+        } else {
+            (reference_path(m - k, &leaves[k..]), &leaves[..k])
+        };
+        path.push(reference_root(sibling));
+        path
+    }
+
+    /// SUBPROOF(m, D[n], b) of RFC 6962 §2.1.2.
+    fn reference_subproof(m: usize, leaves: &[Hash], complete: bool) -> Vec<Hash> {
+        let n = leaves.len();
+        if m == n {
+            return if complete {
+                Vec::new()
+            } else {
+                vec![reference_root(leaves)]
+            };
+        }
+        let k = split_point(n as u64) as usize;
+        let (mut proof, other) = if m <= k {
+            (reference_subproof(m, &leaves[..k], complete), &leaves[k..])
+        } else {
+            (reference_subproof(m - k, &leaves[k..], false), &leaves[..k])
+        };
+        proof.push(reference_root(other));
+        proof
+    }
+
+    /// Tree sizes around the 256-leaf boundary as well as anywhere.
+    fn sizes() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            1u64..300,
+            (1u64..12).prop_map(|k| 256 * k),
+            (1u64..12).prop_map(|k| 256 * k - 1),
+            (1u64..12).prop_map(|k| 256 * k + 1),
+            300u64..4000,
+        ]
     }
 
     fn hex(h: &Hash) -> String {
@@ -392,14 +505,12 @@ mod tests {
             "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
         ];
         let mut f = Frontier::new();
-        let mut stored = Vec::new();
+        let mut mem = Mem::default();
         for (input, root) in inputs.iter().zip(roots) {
-            f.push(leaf_hash(input), &mut stored);
+            mem.leaves.push(leaf_hash(input));
+            f.push(leaf_hash(input), &mut mem.upper);
             assert_eq!(hex(&f.root()), root);
-            assert_eq!(
-                hex(&tree_root(&Mem(stored.clone()), f.size()).unwrap()),
-                root
-            );
+            assert_eq!(hex(&tree_root(&mem, f.size()).unwrap()), root);
         }
     }
 
@@ -423,35 +534,89 @@ mod tests {
 
     #[test]
     fn frontier_loads_back_from_stored_hashes() {
-        for n in 0..70 {
-            let (mem, _, f) = build(n);
+        for n in (0..70).chain([255, 256, 257, 511, 512, 513, 1000]) {
+            let (mem, f) = build(n);
             assert_eq!(Frontier::load(n, &mem).unwrap(), f);
         }
     }
 
+    #[test]
+    fn upper_hashes_are_the_tlog_order_restricted_to_levels_8_and_up() {
+        let n = 8 * 256 + 300;
+        let (mem, _) = build(n);
+        // The full tlog sequence, as (level, index): leaf i, then one node per trailing one bit.
+        let mut full = Vec::new();
+        for i in 0..n {
+            full.push((0, i));
+            for t in 1..=i.trailing_ones() {
+                full.push((t, i >> t));
+            }
+        }
+        assert_eq!(full.len() as u64, stored_hash_count(n));
+        let restricted: Vec<(u32, u64)> = full.into_iter().filter(|&(l, _)| l >= 8).collect();
+        // The upper tree's own tlog sequence, with its levels lifted by 8.
+        let mut upper = Vec::new();
+        for j in 0..n >> 8 {
+            upper.push((8, j));
+            for t in 1..=j.trailing_ones() {
+                upper.push((8 + t, j >> t));
+            }
+        }
+        assert_eq!(restricted, upper);
+        assert_eq!(mem.upper.len(), upper.len());
+        for (at, &(level, index)) in upper.iter().enumerate() {
+            assert_eq!(stored_hash_index(level - 8, index), at as u64);
+            let span = (index << level) as usize..((index + 1) << level) as usize;
+            assert_eq!(mem.upper[at], reference_root(&mem.leaves[span]));
+        }
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
         #[test]
-        fn proofs_verify_and_roots_agree_with_the_definition(n in 1u64..300, seed in any::<u64>()) {
-            let (mem, leaves, f) = build(n);
-            prop_assert_eq!(f.root(), reference_root(&leaves));
-            let index = seed % n;
+        fn the_stored_layout_gives_the_rfc_6962_tree(n in sizes(), a in any::<u64>(), b in any::<u64>()) {
+            let (mem, f) = build(n);
+            let leaves = &mem.leaves;
+            let root = reference_root(leaves);
+            prop_assert_eq!(f.root(), root);
+            prop_assert_eq!(tree_root(&mem, n).unwrap(), root);
+            prop_assert_eq!(&Frontier::load(n, &mem).unwrap(), &f);
+            let prefix = 1 + (a ^ b) % n;
+            prop_assert_eq!(
+                tree_root(&mem, prefix).unwrap(),
+                reference_root(&leaves[..prefix as usize])
+            );
+
+            // Any complete subtree, stored or folded from its leaves.
+            let level = (a % u64::from(64 - n.leading_zeros())) as u32;
+            let index = b % (n >> level);
+            let span = (index << level) as usize..((index + 1) << level) as usize;
+            prop_assert_eq!(mem.node(level, index).unwrap(), reference_root(&leaves[span]));
+
+            let index = a % n;
             let path = inclusion_proof(&mem, index, n).unwrap().unwrap();
+            prop_assert_eq!(&path, &reference_path(index as usize, leaves));
             prop_assert_eq!(
                 root_from_inclusion_proof(index, n, &leaves[index as usize], &path),
-                Some(f.root())
+                Some(root)
             );
-            // A wrong leaf or index does not verify.
+            // A wrong leaf does not verify.
             prop_assert_ne!(
                 root_from_inclusion_proof(index, n, &leaf_hash(b"other"), &path),
-                Some(f.root())
+                Some(root)
             );
-            let old = 1 + seed % n;
-            let proof = consistency_proof(&mem, old, n).unwrap().unwrap();
-            let old_root = reference_root(&leaves[..old as usize]);
-            prop_assert!(verify_consistency(old, n, &old_root, &f.root(), &proof));
-            prop_assert!(!verify_consistency(old, n, &leaf_hash(b"x"), &f.root(), &proof));
-        }
 
+            let old = 1 + b % n;
+            let proof = consistency_proof(&mem, old, n).unwrap().unwrap();
+            prop_assert_eq!(&proof, &reference_subproof(old as usize, leaves, true));
+            let old_root = reference_root(&leaves[..old as usize]);
+            prop_assert!(verify_consistency(old, n, &old_root, &root, &proof));
+            prop_assert!(!verify_consistency(old, n, &leaf_hash(b"x"), &root, &proof));
+        }
+    }
+
+    proptest! {
         #[test]
         fn proof_checks_never_panic(index in 0u64..1000, size in 0u64..1000, len in 0usize..20) {
             let path = vec![[7u8; 32]; len];

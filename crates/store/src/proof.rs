@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{CheckpointProblem, VerifierKey};
 use crate::error::StoreError;
-use crate::merkle::{self, Hash};
-use crate::store::{HashFile, Store};
+use crate::merkle::{self, Hash, HashSource as _};
+use crate::store::Store;
 
 /// The bundle format name, checked on reading.
 pub const PROOF_FORMAT: &str = "mailtrail-inclusion-proof/v1";
@@ -178,12 +178,8 @@ impl Store {
                 cp.size
             )));
         }
-        let (file, path) = self.open_hashes(tenant.number)?;
-        let src = HashFile {
-            file: &file,
-            path: &path,
-        };
-        let leaf = merkle::HashSource::stored(&src, merkle::stored_hash_index(0, rec.leaf_index))?;
+        let src = self.open_tree(tenant.number)?;
+        let leaf = src.node(0, rec.leaf_index)?;
         if !rec.pruned && merkle::leaf_hash(&rec.raw) != leaf {
             return Err(damaged("the record no longer matches its leaf hash".into()));
         }

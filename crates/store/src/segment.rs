@@ -29,7 +29,7 @@
 //!   for writing.
 //! * Each record carries everything needed to rebuild the store's indexes from segments alone:
 //!   its tenant by name, its leaf index in that tenant's log, its id, time and source format.
-//! * A pruned record keeps its metadata; its leaf hash stays in the tenant's hash file, so the
+//! * A pruned record keeps its metadata; its leaf hash stays in the tenant's `.leaves` file, so the
 //!   tree and every checkpoint still verify.
 
 use bytes::Bytes;

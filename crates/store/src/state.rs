@@ -9,7 +9,7 @@
 //! | `record_ids` | packed record id → seq | the de-duplication set; `get(record_id)` |
 //! | `blocks` | first seq → (segment, offset, count, length) | where each committed block is |
 //! | `segments` | segment id → committed length | bytes past it are an interrupted write |
-//! | `tenants` | tenant → (number, size) | each tenant log: its hash file `tree/<number>.hashes` and leaf count |
+//! | `tenants` | tenant → (number, size) | each tenant log: its tree files `tree/<number>.leaves` and `.hashes`, and leaf count |
 //! | `checkpoints` | (tenant number, size) → signed note | every checkpoint ever written |
 //! | `retention` | run number → JSON | what each retention run pruned |
 //!
@@ -42,8 +42,9 @@ pub(crate) const NEXT_SEGMENT: &str = "next_segment";
 pub(crate) const NEXT_TENANT: &str = "next_tenant";
 pub(crate) const NEXT_RETENTION_RUN: &str = "next_retention_run";
 
-/// The store format this version writes and reads.
-pub(crate) const FORMAT: u32 = 1;
+/// The store format this version writes and reads. 2: each tree in a `.leaves` and a `.hashes`
+/// file (1 kept every tree hash in `.hashes`).
+pub(crate) const FORMAT: u32 = 2;
 
 pub(crate) const META_FILE: &str = "store.json";
 pub(crate) const STATE_FILE: &str = "state.redb";

@@ -95,7 +95,7 @@ pub struct CheckpointInfo {
 pub struct TenantInfo {
     /// The tenant.
     pub tenant: String,
-    /// Its number (names its hash file `tree/<number>.hashes`).
+    /// Its number (names its tree files `tree/<number>.leaves` and `tree/<number>.hashes`).
     pub number: u32,
     /// Leaves in its log.
     pub size: u64,
@@ -115,7 +115,7 @@ impl Db {
     }
 }
 
-/// The evidence store: a directory of segments, hash files and state.
+/// The evidence store: a directory of segments, tree files and state.
 ///
 /// Readers share a `&Store` across threads; a writer holds the directory's lock for as long as it
 /// is open.
@@ -142,9 +142,11 @@ struct TenantLog {
     number: u32,
     frontier: Frontier,
     committed: u64,
-    file: File,
-    path: PathBuf,
-    pending: Vec<u8>,
+    files: TreeFiles,
+    /// Leaf hashes appended since the last commit, for `.leaves`.
+    pending_leaves: Vec<u8>,
+    /// Upper-tree hashes closed since the last commit, for `.hashes`.
+    pending_hashes: Vec<u8>,
 }
 
 pub(crate) struct OpenSegment {
@@ -346,6 +348,10 @@ impl Store {
         segment_path(&self.dir, id)
     }
 
+    pub(crate) fn leaves_path(&self, number: u32) -> PathBuf {
+        leaves_path(&self.dir, number)
+    }
+
     pub(crate) fn hash_path(&self, number: u32) -> PathBuf {
         hash_path(&self.dir, number)
     }
@@ -400,27 +406,18 @@ impl Store {
             parse_numbered(name, ".seg").is_some_and(|id| known.contains_key(&id))
         })?;
 
-        // Tenant logs: cut hashes past the committed size, reload each frontier.
+        // Tenant logs: cut both tree files back to the committed size, reload each frontier.
         let tenants_t = tx.open_table(TENANTS).map_err(|e| self.st(e))?;
         let mut tenants = HashMap::new();
         let mut numbers = std::collections::HashSet::new();
         for row in tenants_t.iter().map_err(|e| self.st(e))? {
             let (name, v) = row.map_err(|e| self.st(e))?;
             let (number, size) = v.value();
-            let path = self.hash_path(number);
-            truncate_to_commit(&path, merkle::stored_hash_count(size) * 32)?;
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| StoreError::io(&path, e))?;
-            let frontier = Frontier::load(
-                size,
-                &HashFile {
-                    file: &file,
-                    path: &path,
-                },
-            )?;
+            let (leaves_path, hashes_path) = (self.leaves_path(number), self.hash_path(number));
+            truncate_to_commit(&leaves_path, size * 32)?;
+            truncate_to_commit(&hashes_path, merkle::upper_hash_count(size) * 32)?;
+            let files = TreeFiles::open(&self.dir, number, Access::Write)?;
+            let frontier = Frontier::load(size, &files)?;
             numbers.insert(number);
             tenants.insert(
                 name.value().to_owned(),
@@ -428,14 +425,16 @@ impl Store {
                     number,
                     frontier,
                     committed: size,
-                    file,
-                    path,
-                    pending: Vec::new(),
+                    files,
+                    pending_leaves: Vec::new(),
+                    pending_hashes: Vec::new(),
                 },
             );
         }
         remove_orphans(&self.dir.join(TREE_DIR), |name| {
-            parse_numbered(name, ".hashes").is_some_and(|n| numbers.contains(&(n as u32)))
+            [".leaves", ".hashes"].iter().any(|suffix| {
+                parse_numbered(name, suffix).is_some_and(|n| numbers.contains(&(n as u32)))
+            })
         })?;
 
         // Keep filling the newest segment while it has room.
@@ -543,33 +542,27 @@ impl Store {
                     .next_tenant
                     .checked_add(1)
                     .ok_or(invalid("too many tenants"))?;
-                let path = hash_path(&dir, number);
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&path)
-                    .map_err(|e| StoreError::io(&path, e))?;
+                let files = TreeFiles::open(&dir, number, Access::Create)?;
                 w.tenants.entry(tenant.to_owned()).or_insert(TenantLog {
                     number,
                     frontier: Frontier::new(),
                     committed: 0,
-                    file,
-                    path,
-                    pending: Vec::new(),
+                    files,
+                    pending_leaves: Vec::new(),
+                    pending_hashes: Vec::new(),
                 })
             }
         };
         let leaf_index = log.frontier.size();
-        if log.pending.is_empty() && log.committed == leaf_index {
+        if log.pending_leaves.is_empty() && log.committed == leaf_index {
             w.changed_tenants.push(tenant.to_owned());
         }
+        let leaf = merkle::leaf_hash(&event.raw);
         w.hash_buf.clear();
-        log.frontier
-            .push(merkle::leaf_hash(&event.raw), &mut w.hash_buf);
+        log.frontier.push(leaf, &mut w.hash_buf);
+        log.pending_leaves.extend_from_slice(&leaf);
         for h in &w.hash_buf {
-            log.pending.extend_from_slice(h);
+            log.pending_hashes.extend_from_slice(h);
         }
         if w.block_count == 0 {
             w.block_first_seq = seq;
@@ -641,11 +634,18 @@ impl Store {
             let Some(log) = w.tenants.get_mut(name) else {
                 continue;
             };
-            let offset = merkle::stored_hash_count(log.committed) * 32;
-            log.file
-                .write_all_at(&log.pending, offset)
-                .and_then(|()| log.file.sync_data())
-                .map_err(|e| StoreError::io(&log.path, e))?;
+            let f = &log.files;
+            write_synced(
+                &f.leaves,
+                &log.pending_leaves,
+                log.committed * 32,
+                &f.leaves_path,
+            )?;
+            // Fewer than 256 new leaves may close no upper-tree hash.
+            if !log.pending_hashes.is_empty() {
+                let at = merkle::upper_hash_count(log.committed) * 32;
+                write_synced(&f.hashes, &log.pending_hashes, at, &f.hashes_path)?;
+            }
             new_tenant_files |= log.committed == 0;
             // 2. A checkpoint per grown log, signed before the commit that records it.
             let cp = Checkpoint {
@@ -701,7 +701,8 @@ impl Store {
         for name in w.changed_tenants.drain(..) {
             if let Some(log) = w.tenants.get_mut(&name) {
                 log.committed = log.frontier.size();
-                log.pending.clear();
+                log.pending_leaves.clear();
+                log.pending_hashes.clear();
             }
         }
         w.pending_ids.clear();
@@ -868,11 +869,9 @@ impl Store {
         }))
     }
 
-    /// The hash file of a tenant number, for proofs.
-    pub(crate) fn open_hashes(&self, number: u32) -> Result<(File, PathBuf), StoreError> {
-        let path = self.hash_path(number);
-        let f = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        Ok((f, path))
+    /// The tree files of a tenant number, for proofs.
+    pub(crate) fn open_tree(&self, number: u32) -> Result<TreeFiles, StoreError> {
+        TreeFiles::open(&self.dir, number, Access::Read)
     }
 
     /// Gives back the space copy-on-write leaves free in the state database (about a third of it
@@ -1065,26 +1064,78 @@ impl Iterator for Scan<'_> {
     }
 }
 
-/// Reads a tenant's stored hashes from its file.
-pub(crate) struct HashFile<'a> {
-    pub(crate) file: &'a File,
-    pub(crate) path: &'a Path,
+/// A tenant's two tree files (see [`merkle`]): `.leaves` and `.hashes`.
+pub(crate) struct TreeFiles {
+    pub(crate) leaves: File,
+    pub(crate) leaves_path: PathBuf,
+    pub(crate) hashes: File,
+    pub(crate) hashes_path: PathBuf,
 }
 
-impl HashSource for HashFile<'_> {
+/// How [`TreeFiles::open`] opens the files.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+    /// Make both, empty: a new tenant.
+    Create,
+}
+
+impl TreeFiles {
+    /// Opens the tree files of tenant `number`.
+    pub(crate) fn open(dir: &Path, number: u32, access: Access) -> Result<TreeFiles, StoreError> {
+        let open = |path: PathBuf| {
+            OpenOptions::new()
+                .read(true)
+                .write(access != Access::Read)
+                .create(access == Access::Create)
+                .truncate(access == Access::Create)
+                .open(&path)
+                .map(|f| (f, path.clone()))
+                .map_err(|e| StoreError::io(&path, e))
+        };
+        let (leaves, leaves_path) = open(leaves_path(dir, number))?;
+        let (hashes, hashes_path) = open(hash_path(dir, number))?;
+        Ok(TreeFiles {
+            leaves,
+            leaves_path,
+            hashes,
+            hashes_path,
+        })
+    }
+}
+
+impl HashSource for TreeFiles {
     type Error = StoreError;
 
-    fn stored(&self, index: u64) -> Result<Hash, StoreError> {
+    fn leaves(&self, first: u64, out: &mut [Hash]) -> Result<(), StoreError> {
+        self.leaves
+            .read_exact_at(out.as_flattened_mut(), first * 32)
+            .map_err(|e| StoreError::io(&self.leaves_path, e))
+    }
+
+    fn upper(&self, index: u64) -> Result<Hash, StoreError> {
         let mut h = [0u8; 32];
-        self.file
+        self.hashes
             .read_exact_at(&mut h, index * 32)
-            .map_err(|e| StoreError::io(self.path, e))?;
+            .map_err(|e| StoreError::io(&self.hashes_path, e))?;
         Ok(h)
     }
 }
 
+/// Writes `bytes` at `offset` and syncs them.
+fn write_synced(file: &File, bytes: &[u8], offset: u64, path: &Path) -> Result<(), StoreError> {
+    file.write_all_at(bytes, offset)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| StoreError::io(path, e))
+}
+
 pub(crate) fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(SEGMENTS_DIR).join(format!("{id:08}.seg"))
+}
+
+pub(crate) fn leaves_path(dir: &Path, number: u32) -> PathBuf {
+    dir.join(TREE_DIR).join(format!("{number:06}.leaves"))
 }
 
 pub(crate) fn hash_path(dir: &Path, number: u32) -> PathBuf {
@@ -1356,6 +1407,81 @@ mod tests {
         w.commit().unwrap();
         assert_eq!(r.committed_len(), 1);
         assert_eq!(&r.get("a").unwrap().unwrap().raw[..], b"A");
+    }
+
+    #[test]
+    fn tree_files_are_cut_back_to_the_last_commit_and_orphans_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let mut s = Store::init(&path, SignerConfig::default()).unwrap();
+        for i in 0..600 {
+            s.append(&event(&format!("r{i}"), "t", &format!("body {i}")))
+                .unwrap();
+        }
+        s.commit().unwrap();
+        drop(s);
+        // What a commit interrupted after writing the tree files, and a tenant created by a batch
+        // that never committed, leave behind.
+        let (leaves, hashes) = (leaves_path(&path, 0), hash_path(&path, 0));
+        for file in [&leaves, &hashes] {
+            let mut f = OpenOptions::new().append(true).open(file).unwrap();
+            f.write_all(&[0xab; 1000]).unwrap();
+        }
+        for file in [leaves_path(&path, 7), hash_path(&path, 7)] {
+            std::fs::write(file, [1u8; 64]).unwrap();
+        }
+        let mut s = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        let len = |p: &Path| std::fs::metadata(p).unwrap().len();
+        assert_eq!(len(&leaves), 600 * 32);
+        // Two complete 256-leaf subtrees and the one above them.
+        assert_eq!(len(&hashes), 3 * 32);
+        assert!(!leaves_path(&path, 7).exists() && !hash_path(&path, 7).exists());
+        for i in 600..1030 {
+            s.append(&event(&format!("r{i}"), "t", &format!("body {i}")))
+                .unwrap();
+        }
+        s.commit().unwrap();
+        assert_eq!(len(&leaves), 1030 * 32);
+        assert_eq!(len(&hashes), merkle::stored_hash_count(4) * 32);
+        let report = s.verify(None).unwrap();
+        assert!(report.is_ok(), "{:?}", report.findings);
+        let proof = serde_json::to_vec(&s.prove("r1029").unwrap().unwrap()).unwrap();
+        crate::verify_proof(&proof, s.verifier_key()).unwrap();
+    }
+
+    #[test]
+    fn a_store_of_another_format_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        drop(Store::init(&path, SignerConfig::default()).unwrap());
+        let meta = path.join(META_FILE);
+        let text = std::fs::read_to_string(&meta).unwrap();
+        let current = format!("\"format\": {FORMAT}");
+        assert!(text.contains(&current), "{text}");
+        for (found, advice) in [(FORMAT - 1, "mailtrail init"), (FORMAT + 1, "upgrade")] {
+            std::fs::write(
+                &meta,
+                text.replace(&current, &format!("\"format\": {found}")),
+            )
+            .unwrap();
+            for mode in [OpenMode::ReadOnly, OpenMode::ReadWrite] {
+                let err = Store::open(&path, mode).unwrap_err();
+                assert!(
+                    matches!(err, StoreError::UnsupportedFormat { found: f, supported: FORMAT } if f == found),
+                    "{err}"
+                );
+                assert!(err.to_string().contains(advice), "{err}");
+            }
+        }
+        // Format 1 kept the whole tree in `.hashes`.
+        std::fs::write(&meta, text.replace(&current, "\"format\": 1")).unwrap();
+        let msg = Store::open(&path, OpenMode::ReadOnly)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("format 1") && msg.contains("mailtrail init") && msg.contains("ingest"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -4,31 +4,38 @@
 //! Three passes, the first two in parallel:
 //!
 //! 1. **Records**: every committed block is read, checked and decompressed, every body re-hashed
-//!    and compared with the leaf hash stored for its tenant log; seqs and leaf indexes must come
+//!    and compared with its leaf hash in the tenant's `.leaves`; seqs and leaf indexes must come
 //!    in order without gaps.
-//! 2. **Trees**: every tenant's hash file is recomputed from its leaf hashes, and the root at each
+//! 2. **Trees**: every tenant's `.hashes` is recomputed from its `.leaves`, and the root at each
 //!    checkpointed size taken.
+//!
+//! A record that does not hash to its leaf hash is then judged against the tree above the leaf
+//! (the stored hash of its 256-leaf subtree, or the newest checkpoint's root for the leaves after
+//! the last complete subtree): if the record's hash fits there, the leaf hash was altered, not
+//! the record, and the tree is recomputed with the record's hash in its place.
+//!
 //! 3. **Checkpoints**: each signature is checked with the trusted key, each root compared with
 //!    the recomputed one, and each checkpoint proven consistent with the one before it by an
-//!    RFC 6962 consistency proof from the stored tree (consistency is transitive, so consecutive
-//!    pairs cover every earlier/later pair).
+//!    RFC 6962 consistency proof from the tree as the leaf hashes define it (stored hashes found
+//!    wrong in pass 2 are already named; consistency is transitive, so consecutive pairs cover
+//!    every earlier/later pair).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fs::File;
 use std::io::Read as _;
 use std::os::unix::fs::FileExt as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use redb::ReadableTable as _;
 
-use crate::checkpoint::{CheckpointProblem, VerifierKey};
+use crate::checkpoint::{Checkpoint, CheckpointProblem, VerifierKey};
 use crate::error::StoreError;
-use crate::merkle::{self, Hash};
+use crate::merkle::{self, Hash, HashSource, UPPER_LEVEL};
 use crate::segment::{self, BlockHeader, RecordIter};
 use crate::state::*;
-use crate::store::{HashFile, Store};
+use crate::store::{Store, TreeFiles};
 
 /// Something in the store that is not what the store wrote: evidence of tampering or damage.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,19 +143,40 @@ pub enum Finding {
         /// Its leaf index.
         leaf_index: u64,
     },
-    /// A tenant's hash file is shorter than its committed tree needs.
+    /// A tenant's leaf or tree hash file is shorter than its committed tree needs, or missing.
     HashFileTruncated {
         /// The tenant.
         tenant: String,
         /// The file.
         path: PathBuf,
     },
-    /// An interior hash in a tenant's hash file differs from the one recomputed from its leaves.
+    /// A leaf hash in a tenant's `.leaves` file differs from the hash of its record, while the
+    /// record agrees with the tree above it (the stored subtree hash, or a signed checkpoint): the
+    /// leaf hash was altered, not the record.
+    LeafHashMismatch {
+        /// The tenant.
+        tenant: String,
+        /// The leaf.
+        leaf_index: u64,
+        /// The `.leaves` file.
+        path: PathBuf,
+        /// The seq of its record.
+        seq: u64,
+        /// Its record id.
+        record_id: String,
+    },
+    /// A hash in a tenant's `.hashes` file differs from the one recomputed from its leaf hashes.
     TreeHashMismatch {
         /// The tenant.
         tenant: String,
-        /// Position in the stored-hash sequence.
+        /// The `.hashes` file.
+        path: PathBuf,
+        /// Position in that file, in hashes (32 bytes each).
         index: u64,
+        /// First leaf of the subtree it is the hash of.
+        first_leaf: u64,
+        /// Last leaf of that subtree.
+        last_leaf: u64,
         /// Further mismatches not listed one by one.
         more: u64,
     },
@@ -319,14 +347,30 @@ impl fmt::Display for Finding {
                     path.display()
                 )
             }
+            LeafHashMismatch {
+                tenant,
+                leaf_index,
+                path,
+                seq,
+                record_id,
+            } => write!(
+                f,
+                "leaf hash altered: tenant {tenant} leaf {leaf_index} in {} no longer matches its record {record_id} (seq {seq}), which still matches the tree above it",
+                path.display()
+            ),
             TreeHashMismatch {
                 tenant,
+                path,
                 index,
+                first_leaf,
+                last_leaf,
                 more,
             } => {
                 write!(
                     f,
-                    "tree altered: tenant {tenant} stored hash {index} differs from the one recomputed"
+                    "tree altered: tenant {tenant} hash {index} in {} (of {}) differs from the one recomputed from the leaf hashes",
+                    path.display(),
+                    range("leaf", *first_leaf, *last_leaf)
                 )?;
                 if *more > 0 {
                     write!(f, " (and {more} more)")?;
@@ -455,22 +499,30 @@ impl VerifyReport {
 /// Per-tenant state of the record pass.
 struct TenantCheck {
     size: u64,
-    file: Option<File>,
+    /// The `.leaves` file, unless it is missing or too short.
+    leaves: Option<File>,
     expected: u64,
     early: BTreeSet<u64>,
     cache: (u64, Vec<u8>),
 }
 
-/// Stored hashes per cache chunk.
+/// Leaf hashes per cache chunk.
 const CHUNK: u64 = 8192;
 /// Out-of-order leaves remembered before the missing ones are declared removed.
 const MAX_EARLY: usize = 10_000;
+/// Wrong `.hashes` entries remembered with their recomputed value, for the checkpoint checks.
+const MAX_CORRECTED: usize = 1 << 16;
+/// Suspect leaves of one subtree tried one by one when trying them together failed.
+const MAX_ONE_BY_ONE: usize = 8;
 
 impl TenantCheck {
-    fn stored(&mut self, index: u64) -> Option<Hash> {
-        let chunk = index / CHUNK;
+    fn leaf(&mut self, leaf: u64) -> Option<Hash> {
+        if leaf >= self.size {
+            return None;
+        }
+        let chunk = leaf / CHUNK;
         if self.cache.1.is_empty() || self.cache.0 != chunk {
-            let file = self.file.as_ref()?;
+            let file = self.leaves.as_ref()?;
             let mut buf = vec![0u8; (CHUNK * 32) as usize];
             let mut n = 0;
             while n < buf.len() {
@@ -483,18 +535,67 @@ impl TenantCheck {
             buf.truncate(n);
             self.cache = (chunk, buf);
         }
-        let at = ((index % CHUNK) * 32) as usize;
+        let at = ((leaf % CHUNK) * 32) as usize;
         self.cache
             .1
             .get(at..at + 32)
             .and_then(|s| s.try_into().ok())
     }
+}
 
-    fn leaf(&mut self, leaf: u64) -> Option<Hash> {
-        if leaf >= self.size {
-            return None;
+/// A stored checkpoint: the size it is stored under, and what its signature check gave.
+type Opened = (u64, Result<Checkpoint, CheckpointProblem>);
+
+/// Per tenant, records that hash to no stored leaf hash: leaf → the record's hash.
+type Suspects = BTreeMap<String, BTreeMap<u64, Hash>>;
+
+/// What recomputing a tenant's tree from its leaf hashes found.
+struct TreeCheck {
+    findings: Vec<Finding>,
+    /// The root at each checkpointed size.
+    roots: HashMap<u64, Hash>,
+    /// `.hashes` entries that differ from the recomputed ones, with the recomputed value.
+    corrected: HashMap<u64, Hash>,
+}
+
+/// A tenant's tree as its leaf hashes define it: `.hashes` entries found wrong read as recomputed,
+/// and leaf hashes found altered read as their records' hashes. The checkpoint checks use it, so
+/// that damage already named is not reported again as rewritten history.
+struct Corrected<'a> {
+    files: &'a TreeFiles,
+    leaves: &'a BTreeMap<u64, Hash>,
+    upper: &'a HashMap<u64, Hash>,
+}
+
+impl HashSource for Corrected<'_> {
+    type Error = StoreError;
+
+    fn leaves(&self, first: u64, out: &mut [Hash]) -> Result<(), StoreError> {
+        self.files.leaves(first, out)?;
+        for (&i, h) in self.leaves.range(first..first + out.len() as u64) {
+            out[(i - first) as usize] = *h;
         }
-        self.stored(merkle::stored_hash_index(0, leaf))
+        Ok(())
+    }
+
+    fn upper(&self, index: u64) -> Result<Hash, StoreError> {
+        match self.upper.get(&index) {
+            Some(h) => Ok(*h),
+            None => self.files.upper(index),
+        }
+    }
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        let span = index << level..(index + 1) << level;
+        if level >= UPPER_LEVEL && self.leaves.range(span).next().is_some() {
+            // The stored hash covers a corrected leaf: recompute it from below.
+            let left = self.node(level - 1, 2 * index)?;
+            return Ok(merkle::node_hash(
+                &left,
+                &self.node(level - 1, 2 * index + 1)?,
+            ));
+        }
+        merkle::stored_node(self, level, index)
     }
 }
 
@@ -613,66 +714,69 @@ impl Store {
             }
         }
 
-        // Hash files against their committed trees.
+        // Tree files against their committed trees.
         let mut checks: HashMap<String, TenantCheck> = HashMap::new();
+        let mut trees: HashMap<String, TreeFiles> = HashMap::new();
         for (name, &(number, size)) in &tenants {
-            let path = self.hash_path(number);
-            let need = merkle::stored_hash_count(size) * 32;
-            let file = match File::open(&path) {
-                Ok(f) => {
-                    let len = f.metadata().map_err(|e| StoreError::io(&path, e))?.len();
-                    if len < need {
-                        report.findings.push(Finding::HashFileTruncated {
-                            tenant: name.clone(),
-                            path: path.clone(),
-                        });
-                        None
-                    } else {
-                        Some(f)
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    report.findings.push(Finding::HashFileTruncated {
-                        tenant: name.clone(),
-                        path: path.clone(),
-                    });
-                    None
-                }
-                Err(e) => return Err(StoreError::io(&path, e)),
+            let leaves_path = self.leaves_path(number);
+            let hashes_path = self.hash_path(number);
+            let leaves = open_committed(&leaves_path, size * 32, name, &mut report)?;
+            let hashes = open_committed(
+                &hashes_path,
+                merkle::upper_hash_count(size) * 32,
+                name,
+                &mut report,
+            )?;
+            let for_records = match &leaves {
+                Some(f) => Some(f.try_clone().map_err(|e| StoreError::io(&leaves_path, e))?),
+                None => None,
             };
             checks.insert(
                 name.clone(),
                 TenantCheck {
                     size,
-                    file,
+                    leaves: for_records,
                     expected: 0,
                     early: BTreeSet::new(),
                     cache: (0, Vec::new()),
                 },
             );
+            if let (Some(leaves), Some(hashes)) = (leaves, hashes) {
+                trees.insert(
+                    name.clone(),
+                    TreeFiles {
+                        leaves,
+                        leaves_path,
+                        hashes,
+                        hashes_path,
+                    },
+                );
+            }
         }
 
         // Passes 1 and 2 run side by side.
-        let tree_inputs: Vec<(String, u32, u64, Vec<u64>)> = tenants
+        let checkpointed: HashMap<&String, Vec<u64>> = tenants
             .iter()
-            .filter(|(n, _)| checks.get(*n).is_some_and(|c| c.file.is_some()))
             .map(|(n, &(number, size))| {
                 let sizes = checkpoints
                     .get(&number)
                     .map(|v| v.iter().map(|(s, _)| *s).filter(|s| *s <= size).collect())
                     .unwrap_or_default();
-                (n.clone(), number, size, sizes)
+                (n, sizes)
             })
             .collect();
+        let no_leaves = BTreeMap::new();
         let (record_result, tree_result) = std::thread::scope(|scope| {
             let trees = scope.spawn(|| {
-                tree_inputs
+                tenants
                     .iter()
-                    .map(|(name, number, size, sizes)| {
-                        self.check_tree(name, *number, *size, sizes)
+                    .filter(|(n, _)| trees.contains_key(*n))
+                    .map(|(name, &(number, size))| {
+                        let sizes = &checkpointed[name];
+                        self.check_tree(name, number, size, sizes, &no_leaves)
                             .map(|r| (name.clone(), r))
                     })
-                    .collect::<Result<Vec<_>, StoreError>>()
+                    .collect::<Result<HashMap<_, _>, StoreError>>()
             });
             let records = self.check_records(
                 &blocks,
@@ -684,7 +788,7 @@ impl Store {
             );
             (records, trees.join())
         });
-        record_result?;
+        let suspects = record_result?;
         // Leaves of unreadable blocks are missing too; saying so once per block is enough.
         let damaged = report.findings.iter().any(|f| {
             matches!(
@@ -704,32 +808,103 @@ impl Store {
                 false
             });
         }
-        let tree_results = tree_result.map_err(|_| StoreError::Damaged {
+        let mut tree_checks = tree_result.map_err(|_| StoreError::Damaged {
             location: "verify".into(),
             detail: "the tree check stopped unexpectedly".into(),
         })??;
-        let mut roots: HashMap<String, HashMap<u64, Hash>> = HashMap::new();
-        for (name, (findings, r)) in tree_results {
-            report.findings.extend(findings);
-            roots.insert(name, r);
+
+        // Every checkpoint's signature, checked once.
+        let mut opened: HashMap<u32, Vec<Opened>> = HashMap::new();
+        for (number, mut list) in checkpoints {
+            list.sort_by_key(|(s, _)| *s);
+            let list = list.into_iter().map(|(s, note)| (s, key.open(&note)));
+            opened.insert(number, list.collect());
+        }
+
+        // A record that does not hash to its leaf hash is altered, unless it agrees with the tree
+        // above the leaf: then the leaf hash is.
+        let mut altered_leaves: HashMap<String, BTreeMap<u64, Hash>> = HashMap::new();
+        for (name, suspects) in suspects {
+            let (Some(files), Some(&(number, size))) = (trees.get(&name), tenants.get(&name))
+            else {
+                continue;
+            };
+            let origin = self.origin(&name);
+            // The newest checkpoint signed by the key for this log.
+            let witness = opened.get(&number).and_then(|list| {
+                list.iter().rev().find_map(|(s, cp)| match cp {
+                    Ok(cp) if cp.origin == origin && cp.size == *s && cp.size <= size => {
+                        Some((cp.size, cp.root))
+                    }
+                    _ => None,
+                })
+            });
+            let corrected = tree_checks.get(&name).map(|t| &t.corrected);
+            let no_upper = HashMap::new();
+            let found = altered_leaves_among(
+                files,
+                size,
+                &suspects,
+                witness,
+                corrected.unwrap_or(&no_upper),
+            )?;
+            if !found.is_empty() {
+                // Recompute with the records' hashes in their place: what is still wrong in the
+                // tree is wrong in its own right.
+                let check = self.check_tree(&name, number, size, &checkpointed[&name], &found)?;
+                tree_checks.insert(name.clone(), check);
+                altered_leaves.insert(name, found);
+            }
+        }
+        for f in &mut report.findings {
+            if let Finding::RecordHashMismatch {
+                seq,
+                record_id,
+                tenant,
+                leaf_index,
+                ..
+            } = f
+                && altered_leaves
+                    .get(tenant.as_str())
+                    .is_some_and(|m| m.contains_key(leaf_index))
+            {
+                let path = trees[tenant.as_str()].leaves_path.clone();
+                *f = Finding::LeafHashMismatch {
+                    tenant: std::mem::take(tenant),
+                    leaf_index: *leaf_index,
+                    path,
+                    seq: *seq,
+                    record_id: std::mem::take(record_id),
+                };
+            }
+        }
+        for name in tenants.keys() {
+            if let Some(t) = tree_checks.get_mut(name) {
+                report.findings.append(&mut t.findings);
+            }
         }
 
         // Pass 3: checkpoints.
         for (name, &(number, size)) in &tenants {
-            let mut list = checkpoints.remove(&number).unwrap_or_default();
-            list.sort_by_key(|(s, _)| *s);
+            let list = opened.remove(&number).unwrap_or_default();
             let expected_origin = self.origin(name);
             let mut previous: Option<(u64, Hash)> = None;
             let mut latest = 0;
-            let hash_file = checks.get(name).and_then(|c| c.file.as_ref());
-            for (cp_size, note) in &list {
-                let cp = match key.open(note) {
+            let tree = tree_checks.get(name);
+            let no_upper = HashMap::new();
+            let src = trees.get(name).map(|files| Corrected {
+                files,
+                leaves: altered_leaves.get(name).unwrap_or(&no_leaves),
+                upper: tree.map_or(&no_upper, |t| &t.corrected),
+            });
+            for (cp_size, cp) in &list {
+                let cp = match cp {
                     Ok(cp) => cp,
                     Err(problem) => {
                         report.findings.push(Finding::CheckpointSignatureMismatch {
                             tenant: name.clone(),
                             size: *cp_size,
-                            problem,
+                            problem: problem.clone(),
                         });
                         continue;
                     }
@@ -751,7 +926,7 @@ impl Store {
                     continue;
                 }
                 latest = latest.max(cp.size);
-                if let Some(root) = roots.get(name).and_then(|r| r.get(&cp.size))
+                if let Some(root) = tree.and_then(|t| t.roots.get(&cp.size))
                     && *root != cp.root
                 {
                     report.findings.push(Finding::CheckpointRootMismatch {
@@ -759,11 +934,9 @@ impl Store {
                         size: cp.size,
                     });
                 }
-                if let (Some((old_size, old_root)), Some(file)) = (previous, hash_file) {
-                    let path = self.hash_path(number);
-                    let src = HashFile { file, path: &path };
+                if let (Some((old_size, old_root)), Some(src)) = (previous, &src) {
                     let proof =
-                        merkle::consistency_proof(&src, old_size, cp.size)?.unwrap_or_default();
+                        merkle::consistency_proof(src, old_size, cp.size)?.unwrap_or_default();
                     if !merkle::verify_consistency(old_size, cp.size, &old_root, &cp.root, &proof) {
                         report.findings.push(Finding::InconsistentCheckpoints {
                             tenant: name.clone(),
@@ -791,7 +964,8 @@ impl Store {
         Ok(report)
     }
 
-    /// Pass 1: every record against its leaf hash, in seq and leaf order.
+    /// Pass 1: every record against its leaf hash, in seq and leaf order. Returns the records
+    /// that match no stored leaf hash.
     fn check_records(
         &self,
         blocks: &[(u64, BlockLoc)],
@@ -800,7 +974,8 @@ impl Store {
         checks: &mut HashMap<String, TenantCheck>,
         max_cutoff: Option<jiff::Timestamp>,
         report: &mut VerifyReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Suspects, StoreError> {
+        let mut suspects = Suspects::new();
         let mut seqs = SeqCheck::default();
         let mut dec = zstd::bulk::Decompressor::new().map_err(|e| StoreError::io(&self.dir, e))?;
         let mut open: Option<(u64, File)> = None;
@@ -969,13 +1144,19 @@ impl Store {
                 report.records_checked += 1;
                 report.bytes_checked += rec.raw.len() as u64;
                 let h = merkle::leaf_hash(&rec.raw);
-                if check.leaf(leaf) == Some(h) || check.file.is_none() {
+                if check.leaf(leaf) == Some(h) || check.leaves.is_none() {
                     continue;
                 }
                 // Not its own hash: is it a neighbour's (moved), or nobody's (altered)?
                 let lo = leaf.saturating_sub(64);
                 let hi = (leaf + 64).min(check.size);
                 let found = (lo..hi).find(|&j| j != leaf && check.leaf(j) == Some(h));
+                if found.is_none() {
+                    suspects
+                        .entry(rec.tenant.clone())
+                        .or_default()
+                        .insert(leaf, h);
+                }
                 report.findings.push(match found {
                     Some(j) => reordered(j, leaf),
                     None => Finding::RecordHashMismatch {
@@ -1019,10 +1200,11 @@ impl Store {
                 at = e + 1;
             }
         }
-        Ok(())
+        Ok(suspects)
     }
 
-    /// Pass 2: recompute a tenant's tree from its leaf hashes; returns findings and the root at
+    /// Pass 2: recompute a tenant's tree from its leaf hashes (those in `replaced` taken instead of
+    /// the stored ones) and compare it with the stored upper-tree hashes; also take the root at
     /// each requested size.
     fn check_tree(
         &self,
@@ -1030,37 +1212,47 @@ impl Store {
         number: u32,
         size: u64,
         sizes: &[u64],
-    ) -> Result<(Vec<Finding>, HashMap<u64, Hash>), StoreError> {
-        let path = self.hash_path(number);
-        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        let mut reader = std::io::BufReader::with_capacity(
-            1 << 20,
-            file.take(merkle::stored_hash_count(size) * 32),
-        );
+        replaced: &BTreeMap<u64, Hash>,
+    ) -> Result<TreeCheck, StoreError> {
+        let leaves_path = self.leaves_path(number);
+        let hashes_path = self.hash_path(number);
+        let open = |path: &Path, len: u64| {
+            File::open(path)
+                .map(|f| std::io::BufReader::with_capacity(1 << 20, f.take(len)))
+                .map_err(|e| StoreError::io(path, e))
+        };
+        let mut leaves = open(&leaves_path, size * 32)?;
+        let mut hashes = open(&hashes_path, merkle::upper_hash_count(size) * 32)?;
         let wanted: BTreeSet<u64> = sizes.iter().copied().collect();
         let mut roots = HashMap::new();
+        let mut corrected = HashMap::new();
         let mut frontier = merkle::Frontier::new();
-        let mut emitted = Vec::with_capacity(64);
-        let mut first_bad: Option<u64> = None;
+        let mut closed = Vec::with_capacity(64);
+        let mut first_bad: Option<(u64, u32, u64)> = None;
         let mut more = 0u64;
         let mut index = 0u64;
         let mut h = [0u8; 32];
-        for _ in 0..size {
-            reader
+        for leaf in 0..size {
+            leaves
                 .read_exact(&mut h)
-                .map_err(|e| StoreError::io(&path, e))?;
-            emitted.clear();
-            frontier.push(h, &mut emitted);
-            index += 1;
-            for computed in &emitted[1..] {
-                reader
+                .map_err(|e| StoreError::io(&leaves_path, e))?;
+            if let Some(r) = replaced.get(&leaf) {
+                h = *r;
+            }
+            closed.clear();
+            frontier.push(h, &mut closed);
+            for (level, computed) in (UPPER_LEVEL..).zip(&closed) {
+                hashes
                     .read_exact(&mut h)
-                    .map_err(|e| StoreError::io(&path, e))?;
+                    .map_err(|e| StoreError::io(&hashes_path, e))?;
                 if h != *computed {
                     if first_bad.is_none() {
-                        first_bad = Some(index);
+                        first_bad = Some((index, level, leaf >> level));
                     } else {
                         more += 1;
+                    }
+                    if corrected.len() < MAX_CORRECTED {
+                        corrected.insert(index, *computed);
                     }
                 }
                 index += 1;
@@ -1070,15 +1262,129 @@ impl Store {
             }
         }
         let findings = first_bad
-            .map(|index| Finding::TreeHashMismatch {
+            .map(|(index, level, node)| Finding::TreeHashMismatch {
                 tenant: tenant.to_owned(),
+                path: hashes_path.clone(),
                 index,
+                first_leaf: node << level,
+                last_leaf: ((node + 1) << level) - 1,
                 more,
             })
             .into_iter()
             .collect();
-        Ok((findings, roots))
+        Ok(TreeCheck {
+            findings,
+            roots,
+            corrected,
+        })
     }
+}
+
+/// Opens a tree file and checks it holds at least the `need` committed bytes; reports it when it
+/// is missing or shorter.
+fn open_committed(
+    path: &Path,
+    need: u64,
+    tenant: &str,
+    report: &mut VerifyReport,
+) -> Result<Option<File>, StoreError> {
+    let truncated = || Finding::HashFileTruncated {
+        tenant: tenant.to_owned(),
+        path: path.to_owned(),
+    };
+    match File::open(path) {
+        Ok(f) => {
+            let len = f.metadata().map_err(|e| StoreError::io(path, e))?.len();
+            if len < need {
+                report.findings.push(truncated());
+                return Ok(None);
+            }
+            Ok(Some(f))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            report.findings.push(truncated());
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+/// Of the `suspects` (leaf → the hash of its record, which its stored leaf hash is not), those
+/// whose record agrees with the tree above the leaf, so that the leaf hash was altered: in a
+/// complete 256-leaf subtree, its stored hash; in the last, incomplete one, the root `witness`
+/// checkpoint signs.
+fn altered_leaves_among(
+    files: &TreeFiles,
+    size: u64,
+    suspects: &BTreeMap<u64, Hash>,
+    witness: Option<(u64, Hash)>,
+    corrected: &HashMap<u64, Hash>,
+) -> Result<BTreeMap<u64, Hash>, StoreError> {
+    let mut found = BTreeMap::new();
+    let complete = (size >> UPPER_LEVEL) << UPPER_LEVEL;
+    let mut by_subtree: BTreeMap<u64, Vec<(u64, Hash)>> = BTreeMap::new();
+    for (&leaf, &h) in suspects.range(..complete) {
+        by_subtree
+            .entry(leaf >> UPPER_LEVEL)
+            .or_default()
+            .push((leaf, h));
+    }
+    let mut stored = [[0u8; 32]; 1 << UPPER_LEVEL];
+    for (subtree, list) in by_subtree {
+        files.leaves(subtree << UPPER_LEVEL, &mut stored)?;
+        let expected = files.upper(merkle::stored_hash_index(0, subtree))?;
+        let root_with = |patch: &[(u64, Hash)]| {
+            let mut hashes = stored;
+            for &(leaf, h) in patch {
+                hashes[(leaf % (1 << UPPER_LEVEL)) as usize] = h;
+            }
+            merkle::fold(&mut hashes)
+        };
+        if root_with(&[]) == expected {
+            // The leaf hashes agree with the tree: the records were altered.
+            continue;
+        }
+        if root_with(&list) == expected {
+            found.extend(list);
+        } else if list.len() <= MAX_ONE_BY_ONE {
+            found.extend(list.into_iter().filter(|p| root_with(&[*p]) == expected));
+        }
+    }
+    let Some((signed, root)) = witness.filter(|&(signed, _)| signed > complete) else {
+        return Ok(found);
+    };
+    let tail: Vec<(u64, Hash)> = suspects
+        .range(complete..signed)
+        .map(|(&l, &h)| (l, h))
+        .collect();
+    if tail.is_empty() {
+        return Ok(found);
+    }
+    let root_with = |patch: &[(u64, Hash)]| {
+        let mut leaves = found.clone();
+        leaves.extend(patch.iter().copied());
+        let src = Corrected {
+            files,
+            leaves: &leaves,
+            upper: corrected,
+        };
+        merkle::tree_root(&src, signed)
+    };
+    if root_with(&[])? == root {
+        return Ok(found);
+    }
+    let mut altered = Vec::new();
+    if root_with(&tail)? == root {
+        altered = tail;
+    } else if tail.len() <= MAX_ONE_BY_ONE {
+        for p in tail {
+            if root_with(&[p])? == root {
+                altered.push(p);
+            }
+        }
+    }
+    found.extend(altered);
+    Ok(found)
 }
 
 /// Grows the open range by `seq`, closing it into `out` when `seq` does not follow it.

@@ -99,10 +99,11 @@ fn proofs_and_checkpoints_check_out_with_an_independent_implementation() {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::init(&dir.path().join("store"), SignerConfig::default()).unwrap();
-    // 37 contoso records interleaved with others, over several commits: uneven tree sizes.
+    // 900 contoso records interleaved with others, over several commits: uneven tree sizes, and
+    // audit paths through both the stored hashes of 256-leaf subtrees and the leaf hashes.
     let mut contoso = Vec::new();
-    for n in 0..80u64 {
-        let tenant = if n % 2 == 0 || n > 60 {
+    for n in 0..1400u64 {
+        let tenant = if n % 2 == 0 || n > 1000 {
             "contoso"
         } else {
             "fabrikam"
@@ -112,16 +113,31 @@ fn proofs_and_checkpoints_check_out_with_an_independent_implementation() {
             contoso.push(e.clone());
         }
         store.append(&e).unwrap();
-        if n % 13 == 0 {
+        if n % 131 == 0 {
             store.commit().unwrap();
         }
     }
     store.commit().unwrap();
     let b64 = base64::engine::general_purpose::STANDARD;
-    let bundles: Vec<_> = [0usize, 1, 2, 17, 31, contoso.len() - 1]
-        .iter()
-        .map(|&i| store.prove(&contoso[i].record_id).unwrap().unwrap())
-        .collect();
+    let last = contoso.len() - 1;
+    let bundles: Vec<_> = [
+        0usize,
+        1,
+        2,
+        17,
+        255,
+        256,
+        511,
+        512,
+        700,
+        767,
+        768,
+        last - 1,
+        last,
+    ]
+    .iter()
+    .map(|&i| store.prove(&contoso[i].record_id).unwrap().unwrap())
+    .collect();
     assert!(bundles.iter().all(|b| b.tree_size == contoso.len() as u64));
     let input = serde_json::json!({
         "tenant_records": contoso.iter().map(|e| b64.encode(&e.raw)).collect::<Vec<_>>(),

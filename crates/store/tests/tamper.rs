@@ -321,73 +321,236 @@ fn a_pinned_key_catches_a_store_re_signed_with_a_substituted_key() {
     }));
 }
 
+/// One tenant, contoso, of 1100 records in commits of 300: four complete 256-leaf subtrees (whose
+/// hashes are in `.hashes`) and 76 leaves after them; checkpoints at 300, 600, 900 and 1100. Its
+/// seqs are its leaf indexes.
+fn big_store() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let mut s = Store::init(&path, SignerConfig::default()).unwrap();
+    for n in 0..1100 {
+        s.append(&event(n, "contoso")).unwrap();
+        if n % 300 == 299 {
+            s.commit().unwrap();
+        }
+    }
+    s.commit().unwrap();
+    (dir, path)
+}
+
+fn tree_file(store: &Path, number: u32, ext: &str) -> PathBuf {
+    store.join("tree").join(format!("{number:06}.{ext}"))
+}
+
+/// Flips one bit of byte `at` of a file.
+fn flip(file: &Path, at: u64) {
+    let mut bytes = std::fs::read(file).unwrap();
+    bytes[at as usize] ^= 1;
+    std::fs::write(file, bytes).unwrap();
+}
+
 #[test]
 fn verify_names_an_altered_tree_hash() {
+    // `.hashes` of 1100 leaves: the subtree hashes of leaves 0..=255, 256..=511, 0..=511,
+    // 512..=767, 768..=1023, 512..=1023, 0..=1023, in that order.
+    for (index, first_leaf, last_leaf) in [(0, 0, 255), (2, 0, 511), (4, 768, 1023), (6, 0, 1023)] {
+        let (_d, path) = big_store();
+        let hashes = tree_file(&path, 0, "hashes");
+        assert_eq!(std::fs::metadata(&hashes).unwrap().len(), 7 * 32);
+        flip(&hashes, index * 32 + 5);
+        let r = verify(&path);
+        let m = messages(&r);
+        // Only the hash itself: not the records, the leaf hashes, the roots or the checkpoints'
+        // consistency, which all still hold.
+        assert_eq!(
+            r.findings,
+            [Finding::TreeHashMismatch {
+                tenant: "contoso".into(),
+                path: hashes.clone(),
+                index,
+                first_leaf,
+                last_leaf,
+                more: 0,
+            }],
+            "{m}"
+        );
+        assert!(
+            m.contains("tree altered")
+                && m.contains("000000.hashes")
+                && m.contains(&format!("leaves {first_leaf}..={last_leaf}")),
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn verify_names_an_altered_leaf_hash() {
+    // Leaf 300 is inside a complete subtree, whose stored hash still agrees with its record;
+    // leaf 1050 is after the last one, where the signed checkpoint at 1100 does.
+    for leaf in [0, 300, 1023, 1050, 1099] {
+        let (_d, path) = big_store();
+        let leaves = tree_file(&path, 0, "leaves");
+        flip(&leaves, leaf * 32 + 31);
+        let r = verify(&path);
+        let m = messages(&r);
+        assert_eq!(
+            r.findings,
+            [Finding::LeafHashMismatch {
+                tenant: "contoso".into(),
+                leaf_index: leaf,
+                path: leaves.clone(),
+                seq: leaf,
+                record_id: guid(leaf),
+            }],
+            "{m}"
+        );
+        assert!(
+            m.contains("leaf hash altered") && m.contains("000000.leaves"),
+            "{m}"
+        );
+    }
+    // In a small log every leaf is after the last complete subtree.
     let (_d, path) = store();
-    let hashes = path.join("tree").join("000000.hashes");
-    let mut bytes = std::fs::read(&hashes).unwrap();
-    // Stored hash 2 is the interior node over leaves 0 and 1.
-    bytes[2 * 32] ^= 1;
-    std::fs::write(&hashes, bytes).unwrap();
+    let leaves = tree_file(&path, 1, "leaves");
+    flip(&leaves, 53 * 32);
     let r = verify(&path);
-    let m = messages(&r);
-    assert!(
-        r.findings
-            .iter()
-            .any(|f| matches!(f, Finding::TreeHashMismatch { index: 2, .. })),
-        "{m}"
+    assert_eq!(
+        r.findings,
+        [Finding::LeafHashMismatch {
+            tenant: "fabrikam".into(),
+            leaf_index: 53,
+            path: leaves,
+            seq: 107,
+            record_id: guid(107),
+        }],
+        "{}",
+        messages(&r)
     );
 }
 
 #[test]
+fn verify_tells_an_altered_record_from_an_altered_leaf_hash() {
+    // One record and another leaf's hash altered, in the same subtree or not, before the last
+    // complete subtree or after it.
+    for (record, leaf) in [(700, 310), (310, 300), (1060, 1050), (1050, 700)] {
+        let (_d, path) = big_store();
+        let first = record / 300 * 300;
+        rewrite_block(&path, first, |recs| {
+            let r = &mut recs[(record - first) as usize];
+            r.raw = String::from_utf8(r.raw.to_vec())
+                .unwrap()
+                .replace("MailItemsAccessed", "MailItemsAccessee")
+                .into();
+        });
+        flip(&tree_file(&path, 0, "leaves"), leaf * 32 + 7);
+        let r = verify(&path);
+        let m = messages(&r);
+        assert_eq!(r.findings.len(), 2, "{m}");
+        assert!(
+            r.findings.iter().any(|f| matches!(
+                f,
+                Finding::RecordHashMismatch { seq, leaf_index, .. } if *seq == record && *leaf_index == record
+            )),
+            "{m}"
+        );
+        assert!(
+            r.findings.iter().any(|f| matches!(
+                f,
+                Finding::LeafHashMismatch { leaf_index, .. } if *leaf_index == leaf
+            )),
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn verify_names_a_truncated_tree_file() {
+    for ext in ["leaves", "hashes"] {
+        let (_d, path) = big_store();
+        let file = tree_file(&path, 0, ext);
+        let len = std::fs::metadata(&file).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(len - 32)
+            .unwrap();
+        let r = verify(&path);
+        assert_eq!(
+            r.findings,
+            [Finding::HashFileTruncated {
+                tenant: "contoso".into(),
+                path: file
+            }],
+            "{}",
+            messages(&r)
+        );
+    }
+}
+
+#[test]
 fn rewriting_a_record_with_its_hashes_still_breaks_every_later_checkpoint() {
-    let (_d, path) = store();
-    // Alter seq 0 (contoso leaf 0) and rewrite its leaf hash and every tree hash consistently.
-    rewrite_block(&path, 0, |recs| {
-        recs[0].raw = bytes::Bytes::from_static(b"{\"Id\":\"forged\"}")
-    });
-    let store = Store::open(&path, OpenMode::ReadOnly).unwrap();
-    let rec = store.get_seq(0).unwrap().unwrap();
-    drop(store);
-    let hashes = path.join("tree").join("000000.hashes");
-    let mut bytes = std::fs::read(&hashes).unwrap();
-    let mut leaves = Vec::new();
-    // Rebuild the stored-hash sequence for 150 leaves from the (altered) leaf hashes.
+    for (big, sizes) in [(false, &[50, 100, 150][..]), (true, &[300, 600, 900, 1100])] {
+        let (_d, path) = if big { big_store() } else { store() };
+        // Alter seq 0 (contoso leaf 0) and rewrite its leaf hash and every tree hash consistently.
+        rewrite_block(&path, 0, |recs| {
+            recs[0].raw = bytes::Bytes::from_static(b"{\"Id\":\"forged\"}")
+        });
+        let store = Store::open(&path, OpenMode::ReadOnly).unwrap();
+        let rec = store.get_seq(0).unwrap().unwrap();
+        drop(store);
+        let mut leaves: Vec<[u8; 32]> = std::fs::read(tree_file(&path, 0, "leaves"))
+            .unwrap()
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap())
+            .collect();
+        leaves[0] = mailtrail_store::leaf_hash(&rec.raw);
+        write_tree(&path, 0, &leaves);
+        let r = verify(&path);
+        let m = messages(&r);
+        for &size in sizes {
+            assert!(
+                r.findings.contains(&Finding::CheckpointRootMismatch {
+                    tenant: "contoso".into(),
+                    size
+                }),
+                "{m}"
+            );
+        }
+        assert!(
+            !m.contains("record altered")
+                && !m.contains("tree altered")
+                && !m.contains("leaf hash"),
+            "{m}"
+        );
+    }
+}
+
+/// Writes a tenant's two tree files for these leaf hashes, as the layout documentation describes:
+/// `.leaves` holds them, `.hashes` the Go tlog stored-hash sequence of the tree whose leaves are
+/// the roots of the complete 256-leaf subtrees.
+fn write_tree(store: &Path, number: u32, leaves: &[[u8; 32]]) {
+    fn root(hashes: &[[u8; 32]]) -> [u8; 32] {
+        match hashes.len() {
+            1 => hashes[0],
+            n => mailtrail_store::node_hash(&root(&hashes[..n / 2]), &root(&hashes[n / 2..])),
+        }
+    }
+    std::fs::write(tree_file(store, number, "leaves"), leaves.concat()).unwrap();
     let mut stored: Vec<[u8; 32]> = Vec::new();
     let mut stack: Vec<[u8; 32]> = Vec::new();
-    let mut idx = 0usize;
-    for n in 0..150u64 {
-        let leaf: [u8; 32] = if n == 0 {
-            mailtrail_store::leaf_hash(&rec.raw)
-        } else {
-            bytes[idx * 32..idx * 32 + 32].try_into().unwrap()
-        };
-        leaves.push(leaf);
-        stored.push(leaf);
-        let mut h = leaf;
-        let mut i = n;
+    for (j, subtree) in leaves.chunks_exact(256).enumerate() {
+        let mut h = root(subtree);
+        stored.push(h);
+        let mut i = j;
         while i & 1 == 1 {
             h = mailtrail_store::node_hash(&stack.pop().unwrap(), &h);
             stored.push(h);
             i >>= 1;
         }
         stack.push(h);
-        idx = stored.len();
     }
-    bytes = stored.concat();
-    std::fs::write(&hashes, bytes).unwrap();
-    let r = verify(&path);
-    let m = messages(&r);
-    for size in [50, 100, 150] {
-        assert!(
-            r.findings.contains(&Finding::CheckpointRootMismatch {
-                tenant: "contoso".into(),
-                size
-            }),
-            "{m}"
-        );
-    }
-    assert!(!m.contains("record altered"), "{m}");
+    std::fs::write(tree_file(store, number, "hashes"), stored.concat()).unwrap();
 }
 
 /// A new Ed25519 key under `name`: its vkey and a function signing note text with it.
