@@ -217,6 +217,61 @@ impl Index {
         self.reload()
     }
 
+    /// Commits like [`commit`](Self::commit) while `durable` runs on this thread: the index
+    /// writes its new segments (the slow part of a commit, on its own threads) while `durable`
+    /// makes the same records durable elsewhere and returns the watermark to publish. The index
+    /// publishes only if `durable` succeeds; if it fails, or returns a watermark behind the added
+    /// events, the added events are dropped.
+    ///
+    /// Returns what `durable` returned and, separately, whether the index published.
+    pub fn commit_alongside<T, E>(
+        &mut self,
+        durable: impl FnOnce() -> Result<(T, u64), E>,
+    ) -> (Result<T, E>, Result<(), IndexError>) {
+        if let Err(e) = self.ensure_writer() {
+            return (durable().map(|(t, _)| t), Err(e));
+        }
+        let Some(writer) = self.writer.as_mut() else {
+            return (durable().map(|(t, _)| t), Ok(()));
+        };
+        let (prepared, durable) = std::thread::scope(|s| {
+            let preparing = s.spawn(move || writer.prepare_commit());
+            let durable = durable();
+            let prepared = preparing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (prepared, durable)
+        });
+        let tv = |e| IndexError::tantivy(&self.dir, e);
+        let mut prepared = match prepared {
+            Ok(p) => p,
+            Err(e) => return (durable.map(|(t, _)| t), Err(tv(e))),
+        };
+        let (value, watermark) = match durable {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = prepared.abort();
+                self.next_seq = self.watermark;
+                return (Err(e), Ok(()));
+            }
+        };
+        if watermark < self.next_seq {
+            let err = IndexError::WatermarkBehind {
+                watermark,
+                required: self.next_seq,
+            };
+            let _ = prepared.abort();
+            self.next_seq = self.watermark;
+            return (Ok(value), Err(err));
+        }
+        prepared.set_payload(&format!("{LAYOUT} watermark={watermark}"));
+        if let Err(e) = prepared.commit() {
+            return (Ok(value), Err(tv(e)));
+        }
+        self.next_seq = watermark;
+        (Ok(value), self.reload())
+    }
+
     /// Finishes background merges and releases the writer lock. Dropping the index also releases
     /// it; this waits for merges so that the directory is compact when the process exits.
     pub fn close(mut self) -> Result<(), IndexError> {

@@ -81,6 +81,62 @@ fn a_crash_loses_only_the_unpublished_batch() {
 }
 
 #[test]
+fn commit_alongside_publishes_only_after_the_durable_side_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    let send = event("2026-01-01T00:00:00Z", "a@x.com", "Send");
+    for seq in 0..5 {
+        index.add(seq, &send).unwrap();
+    }
+    // The durable side fails: nothing is published and the batch is dropped.
+    let (durable, published) = index.commit_alongside(|| {
+        assert!(
+            search(&index_reader(dir.path()), "op:Send").is_empty(),
+            "nothing is visible while the durable side runs"
+        );
+        Err::<((), u64), &str>("disk full")
+    });
+    assert_eq!(durable, Err("disk full"));
+    published.unwrap();
+    assert_eq!(index.watermark(), 0);
+    assert!(search(&index, "op:Send").is_empty());
+    assert!(search(&index_reader(dir.path()), "op:Send").is_empty());
+
+    // It succeeds: the new batch is published under the watermark it returned, one past the
+    // last event (a record without an event counts as indexed).
+    for seq in 0..5 {
+        index.add(seq, &send).unwrap();
+    }
+    let (durable, published) = index.commit_alongside(|| Ok::<_, ()>(("stored", 6)));
+    assert_eq!(durable, Ok("stored"));
+    published.unwrap();
+    assert_eq!(index.watermark(), 6);
+    assert_eq!(search(&index, "op:Send"), [4, 3, 2, 1, 0]);
+    assert_eq!(index_reader(dir.path()).watermark(), 6);
+
+    // A watermark behind the added events is refused and publishes nothing.
+    index.add(6, &send).unwrap();
+    let (durable, published) = index.commit_alongside(|| Ok::<_, ()>(((), 6)));
+    assert_eq!(durable, Ok(()));
+    assert!(
+        matches!(
+            published,
+            Err(IndexError::WatermarkBehind {
+                watermark: 6,
+                required: 7
+            })
+        ),
+        "{published:?}"
+    );
+    assert_eq!(index_reader(dir.path()).watermark(), 6);
+}
+
+/// A second handle on the same index, as a concurrent reader sees it.
+fn index_reader(dir: &std::path::Path) -> Index {
+    Index::open(dir).unwrap()
+}
+
+#[test]
 fn add_refuses_sequence_numbers_out_of_order() {
     let dir = tempfile::tempdir().unwrap();
     let mut index = Index::open(dir.path()).unwrap();

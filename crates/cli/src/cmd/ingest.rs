@@ -173,9 +173,27 @@ fn add_to_index(index: &mut Option<Index>, seq: u64, event: &AuditEvent) {
     }
 }
 
-/// Store first, index second: the index only ever publishes committed records.
+/// Store first, index second: the index only ever publishes committed records. The index writes
+/// its segments while the store syncs and signs, and publishes once the store has committed.
 fn commit_batch(store: &mut Store, index: &mut Option<Index>) -> anyhow::Result<()> {
-    let summary = store.commit().context("committing to the store")?;
+    let mut commit_store = || {
+        store.commit().map(|s| {
+            let len = s.committed_len;
+            (s, len)
+        })
+    };
+    let summary = match index {
+        Some(i) => {
+            let (summary, published) = i.commit_alongside(commit_store);
+            if let Err(e) = published {
+                tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
+                *index = None;
+            }
+            summary
+        }
+        None => commit_store().map(|(s, _)| s),
+    }
+    .context("committing to the store")?;
     if summary.new_records > 0 {
         eprintln!(
             "Committed {} new records; the store holds {} (checkpoints signed for {} tenant logs).",
@@ -184,16 +202,5 @@ fn commit_batch(store: &mut Store, index: &mut Option<Index>) -> anyhow::Result<
             summary.checkpoints.len()
         );
     }
-    commit_index(index, summary.committed_len);
     Ok(())
-}
-
-/// Publishes the index up to the store's committed length.
-fn commit_index(index: &mut Option<Index>, committed_len: u64) {
-    if let Some(i) = index
-        && let Err(e) = i.commit(committed_len)
-    {
-        tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
-        *index = None;
-    }
 }
