@@ -58,6 +58,7 @@
 
 mod checkpoint;
 mod error;
+mod id_filter;
 mod merkle;
 mod proof;
 mod retention;

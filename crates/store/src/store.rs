@@ -13,6 +13,7 @@ use redb::{ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _
 
 use crate::checkpoint::{self, Checkpoint, VerifierKey};
 use crate::error::StoreError;
+use crate::id_filter::IdFilter;
 use crate::merkle::{self, Frontier, Hash, HashSource};
 use crate::segment::{self, BlockHeader, RecordIter, RecordRef, StoredRecord};
 use crate::signer::{self, BoxSigner, SignerConfig};
@@ -178,6 +179,8 @@ pub(crate) struct Writer {
     pub(crate) next_segment: u64,
     next_tenant: u32,
     ids: Option<redb::ReadOnlyTable<&'static [u8], u64>>,
+    /// Every stored and pending record id, so that most new records skip the table lookup.
+    known_ids: IdFilter,
     key_buf: Vec<u8>,
     hash_buf: Vec<Hash>,
     /// Set when a commit failed half-way: memory no longer matches disk, so the writer refuses
@@ -457,6 +460,8 @@ impl Store {
             _ => None,
         };
         let ids = tx.open_table(RECORD_IDS).map_err(|e| self.st(e))?;
+        let known_ids =
+            id_filter_of(&ids, ids.len().map_err(|e| self.st(e))?).map_err(|e| self.st(e))?;
         Ok(Writer {
             _lock: lock,
             signer,
@@ -477,6 +482,7 @@ impl Store {
             next_segment,
             next_tenant,
             ids: Some(ids),
+            known_ids,
             key_buf: Vec::with_capacity(64),
             hash_buf: Vec::with_capacity(64),
             poisoned: false,
@@ -527,6 +533,7 @@ impl Store {
             return Ok(Appended::Duplicate { seq });
         }
         if let Some(ids) = &w.ids
+            && w.known_ids.may_contain(&w.key_buf)
             && let Some(seq) = ids
                 .get(w.key_buf.as_slice())
                 .map_err(|e| StoreError::state(dir.join(STATE_FILE), e))?
@@ -582,6 +589,7 @@ impl Store {
             },
         );
         w.block_count += 1;
+        w.known_ids.insert(&w.key_buf);
         w.pending_ids.insert(w.key_buf.clone(), seq);
         w.next_seq += 1;
         if w.block.len() >= BLOCK_TARGET {
@@ -712,7 +720,13 @@ impl Store {
         w.created_segment_file = false;
         committed.store(w.next_seq, Ordering::Relaxed);
         let rtx = db.begin_read().map_err(|e| st(e.into()))?;
-        w.ids = Some(rtx.open_table(RECORD_IDS).map_err(|e| st(e.into()))?);
+        let ids = rtx.open_table(RECORD_IDS).map_err(|e| st(e.into()))?;
+        if w.known_ids.wants_to_grow() {
+            // Every id is in the table now: rebuild at twice the size.
+            w.known_ids = id_filter_of(&ids, w.known_ids.len().saturating_mul(2))
+                .map_err(|e| st(e.into()))?;
+        }
+        w.ids = Some(ids);
         w.poisoned = false;
         Ok(CommitSummary {
             new_records: w.next_seq - before,
@@ -910,6 +924,18 @@ impl Store {
         let t = tx.open_table(RECORD_IDS).map_err(|e| self.st(e))?;
         t.len().map_err(|e| self.st(e))
     }
+}
+
+/// A filter of every id in the table, sized for `capacity` ids.
+fn id_filter_of(
+    ids: &redb::ReadOnlyTable<&'static [u8], u64>,
+    capacity: u64,
+) -> Result<IdFilter, redb::StorageError> {
+    let mut filter = IdFilter::with_capacity(capacity);
+    for row in ids.iter()? {
+        filter.insert(row?.0.value());
+    }
+    Ok(filter)
 }
 
 pub(crate) fn poisoned() -> StoreError {
@@ -1304,6 +1330,40 @@ mod tests {
             s.append(&event("b", "t2", "B")).unwrap(),
             Appended::Duplicate { seq: 1 }
         );
+    }
+
+    #[test]
+    fn duplicates_are_found_while_the_id_filter_grows_and_after_reopening() {
+        // In tests the filter starts at 1 KiB (512 ids), so 3,000 ids make it grow twice.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let mut s = Store::init(&path, SignerConfig::default()).unwrap();
+        let id = |i: u64| format!("{:08x}-0000-4000-8000-{:012x}", i * 7919, i);
+        for batch in 0..6u64 {
+            for i in batch * 500..(batch + 1) * 500 {
+                let ev = event(&id(i), "t", &format!("record {i}"));
+                assert!(matches!(s.append(&ev).unwrap(), Appended::New { seq, .. } if seq == i));
+            }
+            s.commit().unwrap();
+            // Every id stored so far, in earlier commits and this one, is a duplicate.
+            for i in (0..(batch + 1) * 500).step_by(7) {
+                let ev = event(&id(i), "t", &format!("record {i}"));
+                assert_eq!(s.append(&ev).unwrap(), Appended::Duplicate { seq: i });
+            }
+        }
+        let grown = s.writer.as_ref().map(|w| w.known_ids.len());
+        assert_eq!(grown, Some(3_000));
+        drop(s);
+        let mut s = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        for i in (0..3_000).step_by(3) {
+            let ev = event(&id(i), "t", &format!("record {i}"));
+            assert_eq!(s.append(&ev).unwrap(), Appended::Duplicate { seq: i });
+        }
+        let ev = event(&id(3_000), "t", "new");
+        assert!(matches!(
+            s.append(&ev).unwrap(),
+            Appended::New { seq: 3_000, .. }
+        ));
     }
 
     #[test]
