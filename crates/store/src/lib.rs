@@ -57,6 +57,7 @@
 //! ```
 
 mod checkpoint;
+mod compress;
 mod error;
 mod id_filter;
 mod merkle;

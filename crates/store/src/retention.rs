@@ -19,7 +19,7 @@ use redb::{ReadableDatabase as _, ReadableTable as _};
 use crate::error::StoreError;
 use crate::segment::{self, BlockHeader, RecordIter, RecordRef};
 use crate::state::*;
-use crate::store::{Db, Store, segment_path};
+use crate::store::{Db, Store, ZSTD_LEVEL, segment_path};
 use crate::verify::PrunedRange;
 
 /// What a retention run did.
@@ -95,6 +95,8 @@ impl Store {
         };
         let mut pruned_seqs = Vec::new();
         let mut dec = zstd::bulk::Decompressor::new().map_err(|e| StoreError::io(&dir, e))?;
+        let mut compressor =
+            zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| StoreError::io(&dir, e))?;
         for (seg, blocks) in by_segment {
             let path = segment_path(&dir, seg);
             let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -186,14 +188,8 @@ impl Store {
                             );
                         }
                         let mut block = Vec::new();
-                        segment::encode_block(
-                            &mut w.compressor,
-                            first,
-                            count,
-                            &payload,
-                            &mut block,
-                        )
-                        .map_err(io)?;
+                        segment::encode_block(&mut compressor, first, count, &payload, &mut block)
+                            .map_err(io)?;
                         block
                     }
                 };

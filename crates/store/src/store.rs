@@ -12,6 +12,7 @@ use mailtrail_event::AuditEvent;
 use redb::{ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _};
 
 use crate::checkpoint::{self, Checkpoint, VerifierKey};
+use crate::compress::{BlockCompressor, Framed};
 use crate::error::StoreError;
 use crate::id_filter::IdFilter;
 use crate::merkle::{self, Frontier, Hash, HashSource};
@@ -24,7 +25,7 @@ const BLOCK_TARGET: usize = 1 << 20;
 /// zstd level of segment blocks. On simulated UAL JSON in 1 MiB blocks (`zstd -b1 -e3 -B1MiB`),
 /// level 1 compresses 1.2–1.3 times faster than level 2 for 2–7 % more bytes, and level 3 is
 /// slower still for no gain; compression is a tenth of ingest's CPU.
-const ZSTD_LEVEL: i32 = 1;
+pub(crate) const ZSTD_LEVEL: i32 = 1;
 /// A new segment file is started once the current one reaches this size.
 const SEGMENT_TARGET: u64 = 256 << 20;
 /// Longest record id and tenant name the store accepts.
@@ -161,14 +162,12 @@ pub(crate) struct OpenSegment {
 pub(crate) struct Writer {
     _lock: WriterLock,
     signer: BoxSigner,
-    pub(crate) compressor: zstd::bulk::Compressor<'static>,
+    compressor: BlockCompressor,
     pub(crate) segment: Option<OpenSegment>,
     /// Segments written since the last commit and not yet synced, with their new lengths.
     unsynced: BTreeMap<u64, (File, u64)>,
     created_segment_file: bool,
     block: Vec<u8>,
-    /// The open block once compressed and framed; kept to be reused.
-    framed: Vec<u8>,
     block_first_seq: u64,
     block_count: u32,
     pending_ids: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
@@ -465,13 +464,12 @@ impl Store {
         Ok(Writer {
             _lock: lock,
             signer,
-            compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)
+            compressor: BlockCompressor::new(ZSTD_LEVEL)
                 .map_err(|e| StoreError::io(&self.dir, e))?,
             segment,
             unsynced: BTreeMap::new(),
             created_segment_file: false,
             block: Vec::with_capacity(BLOCK_TARGET + (64 << 10)),
-            framed: Vec::new(),
             block_first_seq: committed_len,
             block_count: 0,
             pending_ids: HashMap::default(),
@@ -629,6 +627,7 @@ impl Store {
         // From here on a failure leaves memory ahead of the disk.
         w.poisoned = true;
         w.flush_block(&dir)?;
+        w.write_compressed_blocks(&dir)?;
         // 1. Segment bytes, then hashes, reach the disk before the state that refers to them.
         for (path_id, (file, _)) in &w.unsynced {
             file.sync_data()
@@ -946,20 +945,39 @@ pub(crate) fn poisoned() -> StoreError {
 }
 
 impl Writer {
-    /// Compresses the open block and writes it to the current segment (not yet synced).
+    /// Hands the open block to the compression thread, and writes the oldest block it gave back,
+    /// if any.
     fn flush_block(&mut self, dir: &Path) -> Result<(), StoreError> {
         if self.block_count == 0 {
             return Ok(());
         }
-        segment::encode_block(
-            &mut self.compressor,
-            self.block_first_seq,
-            self.block_count,
-            &self.block,
-            &mut self.framed,
-        )
-        .map_err(|e| StoreError::io(dir.join(SEGMENTS_DIR), e))?;
-        let block = &self.framed;
+        let io = |e| StoreError::io(dir.join(SEGMENTS_DIR), e);
+        let oldest = self
+            .compressor
+            .submit(self.block_first_seq, self.block_count, &mut self.block)
+            .map_err(io)?;
+        self.block_count = 0;
+        if let Some(framed) = oldest {
+            self.write_block(dir, framed)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every block still with the compression thread.
+    fn write_compressed_blocks(&mut self, dir: &Path) -> Result<(), StoreError> {
+        while let Some(framed) = self
+            .compressor
+            .take()
+            .map_err(|e| StoreError::io(dir.join(SEGMENTS_DIR), e))?
+        {
+            self.write_block(dir, framed)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a compressed block to the current segment (not yet synced).
+    fn write_block(&mut self, dir: &Path, framed: Framed) -> Result<(), StoreError> {
+        let block = &framed.bytes;
         let needs_new = match &self.segment {
             None => true,
             Some(s) => s.len >= SEGMENT_TARGET,
@@ -990,16 +1008,15 @@ impl Writer {
         seg.file
             .write_all_at(block, seg.len)
             .map_err(|e| StoreError::io(&seg.path, e))?;
-        let loc = (seg.id, seg.len, self.block_count, block.len() as u32);
+        let loc = (seg.id, seg.len, framed.count, block.len() as u32);
         seg.len += block.len() as u64;
         let handle = seg
             .file
             .try_clone()
             .map_err(|e| StoreError::io(&seg.path, e))?;
         self.unsynced.insert(seg.id, (handle, seg.len));
-        self.pending_blocks.push((self.block_first_seq, loc));
-        self.block.clear();
-        self.block_count = 0;
+        self.pending_blocks.push((framed.first_seq, loc));
+        self.compressor.recycle(framed);
         Ok(())
     }
 }

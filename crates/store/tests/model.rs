@@ -151,6 +151,9 @@ fn a_torn_last_write_is_rolled_back_on_open_and_the_next_run_resumes() {
         store.append(&event(n, "contoso")).unwrap();
     }
     store.commit().unwrap();
+    let committed = std::fs::metadata(segment_files(&path).pop().unwrap())
+        .unwrap()
+        .len();
     // Enough uncommitted records to fill and write several blocks (1 MiB each) without a commit.
     let big = |n: u64| {
         let mut e = event(n, "contoso");
@@ -167,13 +170,14 @@ fn a_torn_last_write_is_rolled_back_on_open_and_the_next_run_resumes() {
     }
     let seg = segment_files(&path).pop().unwrap();
     let written = std::fs::metadata(&seg).unwrap().len();
+    assert!(written > committed, "uncommitted blocks were written");
     drop(store); // the process dies here
-    // Power loss: the last write reached the disk only in part.
+    // Power loss: the last writes reached the disk only in part.
     std::fs::OpenOptions::new()
         .write(true)
         .open(&seg)
         .unwrap()
-        .set_len(written - 12_345)
+        .set_len(committed + (written - committed) / 2)
         .unwrap();
 
     let reader = Store::open(&path, OpenMode::ReadOnly).unwrap();
