@@ -38,7 +38,7 @@ pub const INDEX_DIR: &str = "index";
 /// could fold, so building FSTs cost a tenth of ingest's CPU and bought nothing.
 const LAYOUT: &str = "mailtrail-index/3";
 
-/// Memory the writer may buffer before it flushes a segment, over all its threads.
+/// Memory the writer may buffer before it flushes a segment (128 MiB made ingest slower).
 const WRITER_MEMORY: usize = 256 << 20;
 
 /// The search index of one evidence store.
@@ -161,11 +161,12 @@ impl Index {
     /// Takes the writer lock, once.
     pub(crate) fn ensure_writer(&mut self) -> Result<(), IndexError> {
         if self.writer.is_none() {
-            // Two indexing threads: the machine we size for has two cores, and ingest does its
-            // own work (parsing, hashing) on the calling thread meanwhile.
+            // One indexing thread: ingest keeps the other core busy parsing and storing, and one
+            // segment per commit does less work than two (ingest of 506k records: 3 % less time,
+            // 9 % smaller index).
             let w = self
                 .index
-                .writer_with_num_threads(2, WRITER_MEMORY)
+                .writer_with_num_threads(1, WRITER_MEMORY)
                 .map_err(|e| IndexError::tantivy(&self.dir, e))?;
             // Only the lock holder publishes, so what it saw before taking the lock may be stale:
             // a commit must build on the latest watermark.
