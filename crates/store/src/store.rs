@@ -26,6 +26,11 @@ const BLOCK_TARGET: usize = 1 << 20;
 /// level 1 compresses 1.2–1.3 times faster than level 2 for 2–7 % more bytes, and level 3 is
 /// slower still for no gain; compression is a tenth of ingest's CPU.
 pub(crate) const ZSTD_LEVEL: i32 = 1;
+/// Table lookups a run makes before it builds its id filter, at the least.
+#[cfg(not(test))]
+const FILTER_AFTER_LOOKUPS: u64 = 1 << 16;
+#[cfg(test)]
+const FILTER_AFTER_LOOKUPS: u64 = 100;
 /// A new segment file is started once the current one reaches this size.
 const SEGMENT_TARGET: u64 = 256 << 20;
 /// Longest record id and tenant name the store accepts.
@@ -178,8 +183,12 @@ pub(crate) struct Writer {
     pub(crate) next_segment: u64,
     next_tenant: u32,
     ids: Option<redb::ReadOnlyTable<&'static [u8], u64>>,
-    /// Every stored and pending record id, so that most new records skip the table lookup.
-    known_ids: IdFilter,
+    /// Every stored and pending record id, so that most new records skip the table lookup. Built
+    /// only once this run has looked up a 32nd as many ids as the table holds: building it costs
+    /// about as much as those lookups did, and a small ingest into a large store does not pay it.
+    known_ids: Option<IdFilter>,
+    /// Table lookups this run made without a filter.
+    unfiltered_lookups: u64,
     key_buf: Vec<u8>,
     hash_buf: Vec<Hash>,
     /// Set when a commit failed half-way: memory no longer matches disk, so the writer refuses
@@ -459,8 +468,6 @@ impl Store {
             _ => None,
         };
         let ids = tx.open_table(RECORD_IDS).map_err(|e| self.st(e))?;
-        let known_ids =
-            id_filter_of(&ids, ids.len().map_err(|e| self.st(e))?).map_err(|e| self.st(e))?;
         Ok(Writer {
             _lock: lock,
             signer,
@@ -480,7 +487,8 @@ impl Store {
             next_segment,
             next_tenant,
             ids: Some(ids),
-            known_ids,
+            known_ids: None,
+            unfiltered_lookups: 0,
             key_buf: Vec::with_capacity(64),
             hash_buf: Vec::with_capacity(64),
             poisoned: false,
@@ -530,13 +538,28 @@ impl Store {
         if let Some(&seq) = w.pending_ids.get(&w.key_buf) {
             return Ok(Appended::Duplicate { seq });
         }
-        if let Some(ids) = &w.ids
-            && w.known_ids.may_contain(&w.key_buf)
-            && let Some(seq) = ids
-                .get(w.key_buf.as_slice())
-                .map_err(|e| StoreError::state(dir.join(STATE_FILE), e))?
-        {
-            return Ok(Appended::Duplicate { seq: seq.value() });
+        if let Some(ids) = &w.ids {
+            let state = |e| StoreError::state(dir.join(STATE_FILE), e);
+            let maybe_stored = match &w.known_ids {
+                Some(filter) => filter.may_contain(&w.key_buf),
+                None => {
+                    w.unfiltered_lookups += 1;
+                    if w.unfiltered_lookups >= FILTER_AFTER_LOOKUPS
+                        && w.unfiltered_lookups >= ids.len().map_err(state)? / 32
+                    {
+                        let mut filter =
+                            id_filter_of(ids, ids.len().map_err(state)?).map_err(state)?;
+                        for key in w.pending_ids.keys() {
+                            filter.insert(key);
+                        }
+                        w.known_ids = Some(filter);
+                    }
+                    true
+                }
+            };
+            if maybe_stored && let Some(seq) = ids.get(w.key_buf.as_slice()).map_err(state)? {
+                return Ok(Appended::Duplicate { seq: seq.value() });
+            }
         }
 
         let seq = w.next_seq;
@@ -587,7 +610,9 @@ impl Store {
             },
         );
         w.block_count += 1;
-        w.known_ids.insert(&w.key_buf);
+        if let Some(filter) = &mut w.known_ids {
+            filter.insert(&w.key_buf);
+        }
         w.pending_ids.insert(w.key_buf.clone(), seq);
         w.next_seq += 1;
         if w.block.len() >= BLOCK_TARGET {
@@ -720,10 +745,12 @@ impl Store {
         committed.store(w.next_seq, Ordering::Relaxed);
         let rtx = db.begin_read().map_err(|e| st(e.into()))?;
         let ids = rtx.open_table(RECORD_IDS).map_err(|e| st(e.into()))?;
-        if w.known_ids.wants_to_grow() {
+        if let Some(filter) = &w.known_ids
+            && filter.wants_to_grow()
+        {
             // Every id is in the table now: rebuild at twice the size.
-            w.known_ids = id_filter_of(&ids, w.known_ids.len().saturating_mul(2))
-                .map_err(|e| st(e.into()))?;
+            let grown = id_filter_of(&ids, filter.len().saturating_mul(2));
+            w.known_ids = Some(grown.map_err(|e| st(e.into()))?);
         }
         w.ids = Some(ids);
         w.poisoned = false;
@@ -1368,7 +1395,11 @@ mod tests {
                 assert_eq!(s.append(&ev).unwrap(), Appended::Duplicate { seq: i });
             }
         }
-        let grown = s.writer.as_ref().map(|w| w.known_ids.len());
+        let grown = s
+            .writer
+            .as_ref()
+            .and_then(|w| w.known_ids.as_ref())
+            .map(IdFilter::len);
         assert_eq!(grown, Some(3_000));
         drop(s);
         let mut s = Store::open(&path, OpenMode::ReadWrite).unwrap();
