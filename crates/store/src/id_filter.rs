@@ -6,8 +6,9 @@
 //! rest (duplicates and about 0.2 % of new ids) to the table, so de-duplication stays exact.
 //!
 //! It is a split-block Bloom filter (as in Parquet): a key picks one 256-bit block and sets one bit
-//! in each of its eight 32-bit words. It lives in memory only, rebuilt from the id table when the
-//! writer opens, and grows by rebuilding once it holds more ids than it was sized for, up to
+//! in each of its eight 32-bit words. It lives in memory only, built from the id table once a run
+//! has made enough lookups to pay for it, and grows by rebuilding once it holds more ids than it
+//! was sized for, up to
 //! [`MAX_BYTES`]; past that its false-positive rate rises and more lookups reach the table, so
 //! memory stays bounded however large the store grows.
 
