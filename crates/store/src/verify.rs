@@ -1340,15 +1340,7 @@ fn altered_leaves_among(
             }
             merkle::fold(&mut hashes)
         };
-        if root_with(&[]) == expected {
-            // The leaf hashes agree with the tree: the records were altered.
-            continue;
-        }
-        if root_with(&list) == expected {
-            found.extend(list);
-        } else if list.len() <= MAX_ONE_BY_ONE {
-            found.extend(list.into_iter().filter(|p| root_with(&[*p]) == expected));
-        }
+        found.extend(fitting(list, |patch| Ok(root_with(patch) == expected))?);
     }
     let Some((signed, root)) = witness.filter(|&(signed, _)| signed > complete) else {
         return Ok(found);
@@ -1370,21 +1362,34 @@ fn altered_leaves_among(
         };
         merkle::tree_root(&src, signed)
     };
-    if root_with(&[])? == root {
-        return Ok(found);
+    let altered = fitting(tail, |patch| Ok(root_with(patch)? == root))?;
+    found.extend(altered);
+    Ok(found)
+}
+
+/// Of the suspects (leaf, its record's hash), those whose hashes put in place of the stored leaf
+/// hashes make `fits` hold: none if it holds already (the leaf hashes agree with the tree, so the
+/// records were altered), all of them if it holds with all, else, when they are few, each one that
+/// makes it hold alone.
+fn fitting(
+    suspects: Vec<(u64, Hash)>,
+    mut fits: impl FnMut(&[(u64, Hash)]) -> Result<bool, StoreError>,
+) -> Result<Vec<(u64, Hash)>, StoreError> {
+    if fits(&[])? {
+        return Ok(Vec::new());
     }
-    let mut altered = Vec::new();
-    if root_with(&tail)? == root {
-        altered = tail;
-    } else if tail.len() <= MAX_ONE_BY_ONE {
-        for p in tail {
-            if root_with(&[p])? == root {
-                altered.push(p);
+    if fits(&suspects)? {
+        return Ok(suspects);
+    }
+    let mut alone = Vec::new();
+    if suspects.len() <= MAX_ONE_BY_ONE {
+        for p in suspects {
+            if fits(&[p])? {
+                alone.push(p);
             }
         }
     }
-    found.extend(altered);
-    Ok(found)
+    Ok(alone)
 }
 
 /// Grows the open range by `seq`, closing it into `out` when `seq` does not follow it.
