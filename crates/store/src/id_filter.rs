@@ -1,15 +1,14 @@
-//! A Bloom filter of the stored record ids, in front of the on-disk id table.
+//! A Bloom filter of the stored record ids, in front of their on-disk runs.
 //!
-//! Nearly every record an ingest appends is new, and the id table can only say so after a B-tree
-//! descent through its page cache; at 10 M records those descents were a fifth of the writer's
-//! time. The filter says "certainly new" with one hash and one cache line, and sends only the
-//! rest (duplicates and about 0.2 % of new ids) to the table, so de-duplication stays exact.
+//! Nearly every record an ingest appends is new, and the runs can only say so after a read in
+//! each of them. The filter says "certainly new" with one hash and one cache line, and sends only
+//! the rest (duplicates and about 0.2 % of new ids) to the runs, so de-duplication stays exact.
 //!
 //! It is a split-block Bloom filter (as in Parquet): a key picks one 256-bit block and sets one bit
-//! in each of its eight 32-bit words. It lives in memory only, built from the id table once a run
+//! in each of its eight 32-bit words. It lives in memory only, built from the runs once an ingest
 //! has made enough lookups to pay for it, and grows by rebuilding once it holds more ids than it
 //! was sized for, up to
-//! [`MAX_BYTES`]; past that its false-positive rate rises and more lookups reach the table, so
+//! [`MAX_BYTES`]; past that its false-positive rate rises and more lookups reach the runs, so
 //! memory stays bounded however large the store grows.
 
 use std::hash::BuildHasher;

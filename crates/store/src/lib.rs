@@ -13,7 +13,8 @@
 //!   as its leaf hashes and the hashes of its subtrees of 256 leaves and more (layout in the merkle
 //!   module docs), and C2SP tlog-checkpoints signed as C2SP signed notes with Ed25519 — a key in a
 //!   0600 file or on a PKCS#11 token ([`SignerConfig`]). `state.redb` holds what is committed: the
-//!   de-duplication set, the block index, tree sizes and every checkpoint.
+//!   block index, tree sizes, every checkpoint and the list of the sorted runs of record ids
+//!   that make the de-duplication set.
 //! * [`Store::verify`] re-hashes everything and returns a [`VerifyReport`] whose [`Finding`]s name
 //!   each altered, removed or reordered record and each replaced or forged checkpoint.
 //!   [`Store::prove`] writes a [`ProofBundle`] that [`verify_proof`] checks without the store.
@@ -60,6 +61,7 @@ mod checkpoint;
 mod compress;
 mod error;
 mod id_filter;
+mod id_runs;
 mod merkle;
 mod proof;
 mod retention;

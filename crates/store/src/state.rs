@@ -5,8 +5,8 @@
 //!
 //! | table | key → value | holds |
 //! | --- | --- | --- |
-//! | `meta` | name → u64 | `committed_len` (next seq), `next_segment`, `next_tenant`, `next_retention_run` |
-//! | `record_ids` | packed record id → seq | the de-duplication set; `get(record_id)` |
+//! | `meta` | name → u64 | `committed_len` (next seq), `next_segment`, `next_tenant`, `next_retention_run`, `next_id_run` |
+//! | `id_runs` | run number → id count | the live runs of record ids (`ids/<number>.run`), oldest first |
 //! | `blocks` | first seq → (segment, offset, count, length) | where each committed block is |
 //! | `segments` | segment id → committed length | bytes past it are an interrupted write |
 //! | `tenants` | tenant → (number, size) | each tenant log: its tree files `tree/<number>.leaves` and `.hashes`, and leaf count |
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-pub(crate) const RECORD_IDS: TableDefinition<&[u8], u64> = TableDefinition::new("record_ids");
+pub(crate) const ID_RUNS: TableDefinition<u64, u64> = TableDefinition::new("id_runs");
 /// Where a block is: (segment id, offset, record count, length in bytes).
 pub(crate) type BlockLoc = (u64, u64, u32, u32);
 
@@ -41,10 +41,11 @@ pub(crate) const COMMITTED_LEN: &str = "committed_len";
 pub(crate) const NEXT_SEGMENT: &str = "next_segment";
 pub(crate) const NEXT_TENANT: &str = "next_tenant";
 pub(crate) const NEXT_RETENTION_RUN: &str = "next_retention_run";
+pub(crate) const NEXT_ID_RUN: &str = "next_id_run";
 
-/// The store format this version writes and reads. 2: each tree in a `.leaves` and a `.hashes`
-/// file (1 kept every tree hash in `.hashes`).
-pub(crate) const FORMAT: u32 = 2;
+/// The store format this version writes and reads. 3: record ids in sorted runs (2 kept them in
+/// a table of the state database; 1 also kept every tree hash in `.hashes`).
+pub(crate) const FORMAT: u32 = 3;
 
 pub(crate) const META_FILE: &str = "store.json";
 pub(crate) const STATE_FILE: &str = "state.redb";
@@ -127,7 +128,7 @@ impl StoreMeta {
     }
 }
 
-/// Packs a record id for the `record_ids` table: a canonical lowercase GUID (the form Microsoft
+/// Packs a record id for the runs of record ids: a canonical lowercase GUID (the form Microsoft
 /// writes) as its 16 bytes, anything else as its text. Exact both ways: an id written any other
 /// way keeps its text.
 pub(crate) fn pack_record_id(id: &str, out: &mut Vec<u8>) {

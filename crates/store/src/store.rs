@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use mailtrail_event::AuditEvent;
-use redb::{ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _};
+use redb::{ReadableDatabase as _, ReadableTable as _};
 
 use crate::checkpoint::{self, Checkpoint, VerifierKey};
 use crate::compress::{BlockCompressor, Framed};
 use crate::error::StoreError;
 use crate::id_filter::IdFilter;
+use crate::id_runs::{IDS_DIR, IdRuns};
 use crate::merkle::{self, Frontier, Hash, HashSource};
 use crate::segment::{self, BlockHeader, RecordIter, RecordRef, StoredRecord};
 use crate::signer::{self, BoxSigner, SignerConfig};
@@ -35,11 +36,9 @@ const FILTER_AFTER_LOOKUPS: u64 = 100;
 const SEGMENT_TARGET: u64 = 256 << 20;
 /// Longest record id and tenant name the store accepts.
 const MAX_NAME_LEN: usize = 1024;
-/// redb page cache of a writer: de-duplication lookups stay fast without memory growing with the
-/// store (redb's default is 1 GiB).
-const WRITER_CACHE: usize = 256 << 20;
-/// redb page cache of a reader.
-const READER_CACHE: usize = 64 << 20;
+/// redb page cache (its default is 1 GiB): the state holds the block index and the checkpoints,
+/// a few MB at 10 M records.
+const STATE_CACHE: usize = 64 << 20;
 /// The tenant of records that name none.
 pub const UNKNOWN_TENANT: &str = "unknown";
 
@@ -134,6 +133,8 @@ pub struct Store {
     pub(crate) db: Db,
     pub(crate) writer: Option<Box<Writer>>,
     pub(crate) committed: AtomicU64,
+    /// A reader's open runs of record ids, for [`Store::get`].
+    reader_ids: std::sync::Mutex<Option<IdRuns>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -182,14 +183,18 @@ pub(crate) struct Writer {
     next_seq: u64,
     pub(crate) next_segment: u64,
     next_tenant: u32,
-    ids: Option<redb::ReadOnlyTable<&'static [u8], u64>>,
-    /// Every stored and pending record id, so that most new records skip the table lookup. Built
-    /// only once this run has looked up a 32nd as many ids as the table holds: building it costs
-    /// about as much as those lookups did, and a small ingest into a large store does not pay it.
+    /// The committed record ids.
+    ids: IdRuns,
+    next_id_run: u64,
+    /// Every stored and pending record id, so that most new records skip the lookup in the runs.
+    /// Built only once this run has looked up a 32nd as many ids as the runs hold: building it
+    /// costs about as much as those lookups did, and a small ingest into a large store does not
+    /// pay it.
     known_ids: Option<IdFilter>,
-    /// Table lookups this run made without a filter.
+    /// Lookups this run made without a filter.
     unfiltered_lookups: u64,
     key_buf: Vec<u8>,
+    lookup_buf: Vec<u8>,
     hash_buf: Vec<Hash>,
     /// Set when a commit failed half-way: memory no longer matches disk, so the writer refuses
     /// further work; reopening rolls the disk back to the last commit.
@@ -247,7 +252,7 @@ impl Store {
                 )
             }
         };
-        for sub in [SEGMENTS_DIR, TREE_DIR] {
+        for sub in [SEGMENTS_DIR, TREE_DIR, IDS_DIR] {
             let p = dir.join(sub);
             std::fs::create_dir(&p).map_err(|e| StoreError::io(&p, e))?;
         }
@@ -261,10 +266,16 @@ impl Store {
             let tx = db.begin_write().map_err(|e| st(e.into()))?;
             {
                 let mut meta = tx.open_table(META).map_err(|e| st(e.into()))?;
-                for k in [COMMITTED_LEN, NEXT_SEGMENT, NEXT_TENANT, NEXT_RETENTION_RUN] {
+                for k in [
+                    COMMITTED_LEN,
+                    NEXT_SEGMENT,
+                    NEXT_TENANT,
+                    NEXT_RETENTION_RUN,
+                    NEXT_ID_RUN,
+                ] {
                     meta.insert(k, 0).map_err(|e| st(e.into()))?;
                 }
-                tx.open_table(RECORD_IDS).map_err(|e| st(e.into()))?;
+                tx.open_table(ID_RUNS).map_err(|e| st(e.into()))?;
                 tx.open_table(BLOCKS).map_err(|e| st(e.into()))?;
                 tx.open_table(SEGMENTS).map_err(|e| st(e.into()))?;
                 tx.open_table(TENANTS).map_err(|e| st(e.into()))?;
@@ -309,6 +320,7 @@ impl Store {
                     db: Db::Rw(db),
                     writer: None,
                     committed: AtomicU64::new(0),
+                    reader_ids: Default::default(),
                 };
                 let writer = store.recover(lock, signer)?;
                 store.writer = Some(Box::new(writer));
@@ -321,6 +333,7 @@ impl Store {
                 db: Db::Ro(open_ro(dir, &state)?),
                 writer: None,
                 committed: AtomicU64::new(0),
+                reader_ids: Default::default(),
             },
         };
         let len = store.read_committed_len()?;
@@ -402,6 +415,7 @@ impl Store {
         let committed_len = get(COMMITTED_LEN)?;
         let next_segment = get(NEXT_SEGMENT)?;
         let next_tenant = u32::try_from(get(NEXT_TENANT)?).map_err(|e| self.st(e))?;
+        let next_id_run = get(NEXT_ID_RUN)?;
 
         // Segments: cut interrupted writes, drop files no commit refers to.
         let segments = tx.open_table(SEGMENTS).map_err(|e| self.st(e))?;
@@ -467,7 +481,12 @@ impl Store {
             }
             _ => None,
         };
-        let ids = tx.open_table(RECORD_IDS).map_err(|e| self.st(e))?;
+        // Record ids: drop runs that a commit never listed or that a merge replaced.
+        let runs = read_id_runs(&tx).map_err(|e| self.st(e))?;
+        remove_orphans(&self.dir.join(IDS_DIR), |name| {
+            parse_numbered(name, ".run").is_some_and(|id| runs.iter().any(|(r, _)| *r == id))
+        })?;
+        let ids = IdRuns::open(&self.dir, runs)?;
         Ok(Writer {
             _lock: lock,
             signer,
@@ -486,10 +505,12 @@ impl Store {
             next_seq: committed_len,
             next_segment,
             next_tenant,
-            ids: Some(ids),
+            ids,
+            next_id_run,
             known_ids: None,
             unfiltered_lookups: 0,
             key_buf: Vec::with_capacity(64),
+            lookup_buf: Vec::new(),
             hash_buf: Vec::with_capacity(64),
             poisoned: false,
         })
@@ -538,28 +559,25 @@ impl Store {
         if let Some(&seq) = w.pending_ids.get(&w.key_buf) {
             return Ok(Appended::Duplicate { seq });
         }
-        if let Some(ids) = &w.ids {
-            let state = |e| StoreError::state(dir.join(STATE_FILE), e);
-            let maybe_stored = match &w.known_ids {
-                Some(filter) => filter.may_contain(&w.key_buf),
-                None => {
-                    w.unfiltered_lookups += 1;
-                    if w.unfiltered_lookups >= FILTER_AFTER_LOOKUPS
-                        && w.unfiltered_lookups >= ids.len().map_err(state)? / 32
-                    {
-                        let mut filter =
-                            id_filter_of(ids, ids.len().map_err(state)?).map_err(state)?;
-                        for key in w.pending_ids.keys() {
-                            filter.insert(key);
-                        }
-                        w.known_ids = Some(filter);
+        let maybe_stored = match &w.known_ids {
+            Some(filter) => filter.may_contain(&w.key_buf),
+            None => {
+                w.unfiltered_lookups += 1;
+                let stored = w.ids.len();
+                if w.unfiltered_lookups >= FILTER_AFTER_LOOKUPS
+                    && w.unfiltered_lookups >= stored / 32
+                {
+                    let mut filter = id_filter_of(&w.ids, stored)?;
+                    for key in w.pending_ids.keys() {
+                        filter.insert(key);
                     }
-                    true
+                    w.known_ids = Some(filter);
                 }
-            };
-            if maybe_stored && let Some(seq) = ids.get(w.key_buf.as_slice()).map_err(state)? {
-                return Ok(Appended::Duplicate { seq: seq.value() });
+                true
             }
+        };
+        if maybe_stored && let Some(seq) = w.ids.get(&w.key_buf, &mut w.lookup_buf)? {
+            return Ok(Appended::Duplicate { seq });
         }
 
         let seq = w.next_seq;
@@ -693,16 +711,26 @@ impl Store {
         if new_tenant_files {
             sync_dir(&dir.join(TREE_DIR))?;
         }
-        // 3. One transaction makes it all part of the store.
+        // 3. The new record ids as a run, merged with the runs it outgrows.
+        let mut new_ids: Vec<(&[u8], u64)> = w
+            .pending_ids
+            .iter()
+            .map(|(k, v)| (k.as_slice(), *v))
+            .collect();
+        new_ids.sort_unstable();
+        let run = w.ids.write_commit(w.next_id_run, &new_ids)?;
+        drop(new_ids);
+        sync_dir(&dir.join(IDS_DIR))?;
+        // 4. One transaction makes it all part of the store.
         let st = |e: redb::Error| StoreError::state(&state_path, e);
         let tx = db.begin_write().map_err(|e| st(e.into()))?;
         {
-            let mut ids = tx.open_table(RECORD_IDS).map_err(|e| st(e.into()))?;
-            let mut sorted: Vec<(&Vec<u8>, &u64)> = w.pending_ids.iter().collect();
-            sorted.sort_unstable();
-            for (k, v) in sorted {
-                ids.insert(k.as_slice(), *v).map_err(|e| st(e.into()))?;
+            let mut runs = tx.open_table(ID_RUNS).map_err(|e| st(e.into()))?;
+            for old in w.ids.replaced_by(&run) {
+                runs.remove(old).map_err(|e| st(e.into()))?;
             }
+            runs.insert(run.id(), run.count())
+                .map_err(|e| st(e.into()))?;
             let mut blocks = tx.open_table(BLOCKS).map_err(|e| st(e.into()))?;
             for (first, loc) in &w.pending_blocks {
                 blocks.insert(*first, *loc).map_err(|e| st(e.into()))?;
@@ -727,10 +755,19 @@ impl Store {
                 .map_err(|e| st(e.into()))?;
             meta.insert(NEXT_TENANT, u64::from(w.next_tenant))
                 .map_err(|e| st(e.into()))?;
+            meta.insert(NEXT_ID_RUN, w.next_id_run + 1)
+                .map_err(|e| st(e.into()))?;
         }
         tx.commit().map_err(|e| st(e.into()))?;
 
-        // 4. Memory follows.
+        // 5. Memory follows, and the runs merged into the new one go.
+        w.next_id_run += 1;
+        for path in w.ids.install(run) {
+            if let Err(e) = std::fs::remove_file(&path) {
+                // The next writer removes it: no commit lists it any more.
+                tracing::warn!(file = %path.display(), error = %e, "Could not remove a merged run of record ids.");
+            }
+        }
         for name in w.changed_tenants.drain(..) {
             if let Some(log) = w.tenants.get_mut(&name) {
                 log.committed = log.frontier.size();
@@ -743,16 +780,12 @@ impl Store {
         w.unsynced.clear();
         w.created_segment_file = false;
         committed.store(w.next_seq, Ordering::Relaxed);
-        let rtx = db.begin_read().map_err(|e| st(e.into()))?;
-        let ids = rtx.open_table(RECORD_IDS).map_err(|e| st(e.into()))?;
         if let Some(filter) = &w.known_ids
             && filter.wants_to_grow()
         {
-            // Every id is in the table now: rebuild at twice the size.
-            let grown = id_filter_of(&ids, filter.len().saturating_mul(2));
-            w.known_ids = Some(grown.map_err(|e| st(e.into()))?);
+            // Every id is in the runs now: rebuild at twice the size.
+            w.known_ids = Some(id_filter_of(&w.ids, filter.len().saturating_mul(2))?);
         }
-        w.ids = Some(ids);
         w.poisoned = false;
         Ok(CommitSummary {
             new_records: w.next_seq - before,
@@ -806,13 +839,13 @@ impl Store {
     pub fn get(&self, record_id: &str) -> Result<Option<StoredRecord>, StoreError> {
         let mut key = Vec::new();
         pack_record_id(record_id, &mut key);
-        let seq = {
-            let tx = self.db.begin_read().map_err(|e| self.st(e))?;
-            let ids = tx.open_table(RECORD_IDS).map_err(|e| self.st(e))?;
-            match ids.get(key.as_slice()).map_err(|e| self.st(e))? {
-                Some(v) => v.value(),
-                None => return Ok(None),
-            }
+        let mut buf = Vec::new();
+        let found = match self.writer.as_deref() {
+            Some(w) => w.ids.get(&key, &mut buf)?,
+            None => self.look_up_committed(&key, &mut buf)?,
+        };
+        let Some(seq) = found else {
+            return Ok(None);
         };
         let rec = self.get_seq(seq)?.ok_or_else(|| self.missing_block(seq))?;
         if rec.record_id != record_id {
@@ -825,6 +858,39 @@ impl Store {
             });
         }
         Ok(Some(rec))
+    }
+
+    /// A reader's lookup in the runs the state lists now, kept open while the list stays the same.
+    fn look_up_committed(&self, key: &[u8], buf: &mut Vec<u8>) -> Result<Option<u64>, StoreError> {
+        let mut open = self
+            .reader_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut retries = 0;
+        loop {
+            let tx = self.db.begin_read().map_err(|e| self.st(e))?;
+            let list = read_id_runs(&tx).map_err(|e| self.st(e))?;
+            if open
+                .as_ref()
+                .is_some_and(|runs| runs.list().eq(list.iter().copied()))
+            {
+                break;
+            }
+            match IdRuns::open(&self.dir, list) {
+                Ok(runs) => {
+                    *open = Some(runs);
+                    break;
+                }
+                // A writer merged these runs and removed them since the list was read.
+                Err(StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && retries < 3 =>
+                {
+                    retries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        open.as_ref().map_or(Ok(None), |runs| runs.get(key, buf))
     }
 
     /// Committed records in seq order, from `from_seq` on, as of the moment of the call.
@@ -915,53 +981,46 @@ impl Store {
         TreeFiles::open(&self.dir, number, Access::Read)
     }
 
-    /// Gives back the space copy-on-write leaves free in the state database (about a third of it
-    /// after a large ingest). Takes time proportional to the store's size, so call it once, after
-    /// the last commit of a run. Like every change to the state, it is atomic: a crash during it
-    /// leaves the state as it was.
+    /// Gives back the space copy-on-write leaves free in the state database. Takes time
+    /// proportional to the state's size (the block index and checkpoints: a few MB at 10 M
+    /// records), so call it once, after the last commit of a run. Like every change to the state,
+    /// it is atomic: a crash during it leaves the state as it was.
     pub fn compact(&mut self) -> Result<(), StoreError> {
         let pending = self.pending_len();
         if pending > 0 {
             return Err(StoreError::Uncommitted { pending });
         }
-        let state = self.state_path();
-        let st = |e: &dyn std::fmt::Display| StoreError::state(state.clone(), e);
-        let Store { db, writer, .. } = self;
-        let Db::Rw(db) = db else {
+        let Db::Rw(db) = &mut self.db else {
             return Err(StoreError::ReadOnly);
         };
-        // The writer's view of the record ids is a read transaction, which compaction waits
-        // for: close it, and open a new one on the compacted state.
-        let mut writer = writer.as_deref_mut();
-        if let Some(w) = writer.as_deref_mut() {
-            w.ids = None;
-        }
-        let compacted = db.compact().map(drop).map_err(|e| st(&e));
-        if let Some(w) = writer {
-            let rtx = db.begin_read().map_err(|e| st(&e))?;
-            w.ids = Some(rtx.open_table(RECORD_IDS).map_err(|e| st(&e))?);
-        }
-        compacted
+        let compacted = db.compact().map(drop);
+        compacted.map_err(|e| self.st(e))
     }
 
     /// Number of stored record ids (committed).
     pub fn record_id_count(&self) -> Result<u64, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.st(e))?;
-        let t = tx.open_table(RECORD_IDS).map_err(|e| self.st(e))?;
-        t.len().map_err(|e| self.st(e))
+        let runs = read_id_runs(&tx).map_err(|e| self.st(e))?;
+        Ok(runs.iter().map(|(_, count)| count).sum())
     }
 }
 
-/// A filter of every id in the table, sized for `capacity` ids.
-fn id_filter_of(
-    ids: &redb::ReadOnlyTable<&'static [u8], u64>,
-    capacity: u64,
-) -> Result<IdFilter, redb::StorageError> {
+/// A filter of every stored id, sized for `capacity` ids.
+fn id_filter_of(ids: &IdRuns, capacity: u64) -> Result<IdFilter, StoreError> {
     let mut filter = IdFilter::with_capacity(capacity);
-    for row in ids.iter()? {
-        filter.insert(row?.0.value());
-    }
+    ids.for_each_key(|key| filter.insert(key))?;
     Ok(filter)
+}
+
+/// The live runs of record ids as the state lists them, oldest first.
+fn read_id_runs(tx: &redb::ReadTransaction) -> Result<Vec<(u64, u64)>, redb::Error> {
+    let table = tx.open_table(ID_RUNS)?;
+    let mut runs = Vec::new();
+    for row in table.iter()? {
+        let (id, count) = row?;
+        runs.push((id.value(), count.value()));
+    }
+    Ok(runs)
 }
 
 pub(crate) fn poisoned() -> StoreError {
@@ -1264,7 +1323,7 @@ fn remove_orphans(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<(), StoreEr
 fn open_rw(state: &Path) -> Result<redb::Database, StoreError> {
     redb::Builder::new()
         .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
-        .set_cache_size(WRITER_CACHE)
+        .set_cache_size(STATE_CACHE)
         .open(state)
         .map_err(|e| StoreError::state(state, e))
 }
@@ -1273,7 +1332,7 @@ fn open_ro(dir: &Path, state: &Path) -> Result<redb::ReadOnlyDatabase, StoreErro
     let try_open = || {
         redb::Builder::new()
             .set_concurrency_mode(redb::ConcurrencyMode::SingleWriter)
-            .set_cache_size(READER_CACHE)
+            .set_cache_size(STATE_CACHE)
             .open_read_only(state)
     };
     match try_open() {
@@ -1516,6 +1575,18 @@ mod tests {
         w.commit().unwrap();
         assert_eq!(r.committed_len(), 1);
         assert_eq!(&r.get("a").unwrap().unwrap().raw[..], b"A");
+        // Later commits merge the runs of record ids and remove the merged files; the reader
+        // follows them.
+        for i in 0..12 {
+            w.append(&event(&format!("b{i}"), "t", "B")).unwrap();
+            w.commit().unwrap();
+            assert_eq!(r.get("a").unwrap().unwrap().seq, 0);
+            assert_eq!(r.get(&format!("b{i}")).unwrap().unwrap().seq, i + 1);
+            assert!(r.get(&format!("b{}", i + 1)).unwrap().is_none());
+        }
+        let runs = std::fs::read_dir(path.join(IDS_DIR)).unwrap().count();
+        assert!(runs <= 4, "{runs} runs for 13 commits");
+        assert_eq!(r.record_id_count().unwrap(), 13);
     }
 
     #[test]
@@ -1539,7 +1610,11 @@ mod tests {
         for file in [leaves_path(&path, 7), hash_path(&path, 7)] {
             std::fs::write(file, [1u8; 64]).unwrap();
         }
+        // A run of record ids written by a commit that never landed.
+        let orphan_run = crate::id_runs::run_path(&path, 9);
+        std::fs::write(&orphan_run, [2u8; 64]).unwrap();
         let mut s = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        assert!(!orphan_run.exists());
         let len = |p: &Path| std::fs::metadata(p).unwrap().len();
         assert_eq!(len(&leaves), 600 * 32);
         // Two complete 256-leaf subtrees and the one above them.
