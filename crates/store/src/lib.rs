@@ -73,6 +73,7 @@ mod verify;
 
 pub use crate::checkpoint::{Checkpoint, CheckpointProblem, VerifierKey};
 pub use crate::error::StoreError;
+pub use crate::id_runs::read_id_run_file;
 pub use crate::merkle::{
     Hash, leaf_hash, node_hash, root_from_inclusion_proof, verify_consistency,
 };
