@@ -187,10 +187,10 @@ impl Field {
             Field::Source => Some(Text(Cow::Borrowed(ev.source.as_str()))),
             Field::Tenant => text(&ev.tenant_id),
             Field::Workload => text(&ev.workload),
-            Field::RecordType => ev
-                .record_type
-                .as_ref()
-                .map(|r| Text(Cow::Owned(r.to_string()))),
+            Field::RecordType => ev.record_type.as_ref().map(|r| match r.name() {
+                Some(name) => Text(Cow::Borrowed(name)),
+                None => Text(Cow::Owned(r.to_string())),
+            }),
             Field::Operation => Some(Text(Cow::Borrowed(&ev.operation))),
             Field::Result => text(&ev.result_status),
             Field::User => text(&ev.user_id),

@@ -12,6 +12,7 @@
 //!   by relevance);
 //! * time, IP, numbers: columns only; ranges and CIDR blocks scan the column.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv6Addr};
 
 use mailtrail_event::{AuditEvent, Field, FieldValue};
@@ -179,8 +180,11 @@ pub(crate) fn text_analyzer() -> TextAnalyzer {
 
 /// Lower-cases the way the index does: character by character (no final-sigma rule), so a
 /// query value and an indexed value meet.
-pub(crate) fn lowercase(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+pub(crate) fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.chars().flat_map(char::to_lowercase).collect())
 }
 
 /// The first `max` bytes of `s`, cut at a character boundary.
@@ -224,9 +228,8 @@ fn folders(ev: &AuditEvent) -> impl Iterator<Item = &str> {
 /// mailbox named by an `Identity` or `Mailbox` cmdlet parameter. Exchange writes those as
 /// `alice@contoso.com`, `alice@contoso.com\RuleName` (inbox rules) or
 /// `alice@contoso.com:\Inbox` (folder permissions); the part before the separator is the mailbox.
-pub(crate) fn touched_mailboxes(ev: &AuditEvent) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |s: &str| {
+pub(crate) fn touched_mailboxes(ev: &AuditEvent) -> Vec<Cow<'_, str>> {
+    fn push<'a>(out: &mut Vec<Cow<'a, str>>, s: &'a str) {
         let s = s.trim();
         if !s.is_empty() {
             let s = lowercase(s);
@@ -234,15 +237,16 @@ pub(crate) fn touched_mailboxes(ev: &AuditEvent) -> Vec<String> {
                 out.push(s);
             }
         }
-    };
+    }
+    let mut out = Vec::new();
     if let Some(m) = ev.mailbox() {
-        push(m);
+        push(&mut out, m);
     }
     for nv in &ev.parameters {
         if nv.name.eq_ignore_ascii_case("Identity") || nv.name.eq_ignore_ascii_case("Mailbox") {
             let v = nv.value.as_str();
             let end = v.find(":\\").or_else(|| v.find('\\')).unwrap_or(v.len());
-            push(&v[..end]);
+            push(&mut out, &v[..end]);
         }
     }
     out

@@ -522,8 +522,9 @@ impl Store {
     /// An [`StoreError::InvalidEvent`] refuses only this event; other errors mean the writer must
     /// be reopened.
     pub fn append(&mut self, event: &AuditEvent) -> Result<Appended, StoreError> {
-        let dir = self.dir.clone();
-        let w = self.writer.as_deref_mut().ok_or(StoreError::ReadOnly)?;
+        let Store { dir, writer, .. } = self;
+        let dir = dir.as_path();
+        let w = writer.as_deref_mut().ok_or(StoreError::ReadOnly)?;
         if w.poisoned {
             return Err(poisoned());
         }
@@ -589,7 +590,7 @@ impl Store {
                     .next_tenant
                     .checked_add(1)
                     .ok_or(invalid("too many tenants"))?;
-                let files = TreeFiles::open(&dir, number, Access::Create)?;
+                let files = TreeFiles::open(dir, number, Access::Create)?;
                 w.tenants.entry(tenant.to_owned()).or_insert(TenantLog {
                     number,
                     frontier: Frontier::new(),
@@ -634,7 +635,7 @@ impl Store {
         w.pending_ids.insert(w.key_buf.clone(), seq);
         w.next_seq += 1;
         if w.block.len() >= BLOCK_TARGET {
-            w.flush_block(&dir)?;
+            w.flush_block(dir)?;
         }
         Ok(Appended::New { seq, leaf_index })
     }
