@@ -5,8 +5,10 @@
 //! runs of a store are about log₂(commits) files of decreasing size), so every id is rewritten a
 //! logarithmic number of times, always sequentially. A B-tree keyed by random GUIDs rewrote most of
 //! its pages at every large commit instead: at 10 M records, a commit of 500,000 ids took seconds.
-//! A lookup binary-searches an in-memory sample of every [`STRIDE`]th key of each run and reads one
-//! stretch of at most [`STRIDE`] entries; the writer's Bloom filter keeps nearly all lookups away.
+//! A lookup binary-searches an in-memory sample of every 128th key of each run (every
+//! `count / 2¹⁸`th in a run of more than 33 M ids, so that memory grows with the number of runs, not
+//! of ids) and reads one stretch between two sampled keys; the writer's Bloom filter keeps nearly
+//! all lookups away.
 //!
 //! The state database lists the live runs; a run file is written and synced before the commit
 //! that lists it, and removed only after the commit that drops it.
@@ -16,9 +18,10 @@
 //! ```text
 //! header   8 bytes  "MTIDRUN" 0x01
 //! entries  sorted by key, no key twice: key length (u16), key (packed record id), seq (u64)
-//! sample   every STRIDE-th entry from the first: its file offset (u64), key length (u16), key
-//! trailer  24 bytes: sample offset (u64), entry count (u64), CRC-32 of entries and sample (u32),
-//!          "MTIR"
+//! sample   every stride-th entry from the first (stride: see `stride`): its file offset (u64),
+//!          key length (u16), key
+//! trailer  32 bytes: sample offset (u64), entry count (u64), stride (u64), CRC-32 of entries and
+//!          sample (u32), "MTIR"
 //! ```
 
 use std::fs::{File, OpenOptions};
@@ -32,13 +35,24 @@ use crate::error::StoreError;
 pub(crate) const IDS_DIR: &str = "ids";
 const HEADER: &[u8; 8] = b"MTIDRUN\x01";
 const TRAILER_MAGIC: &[u8; 4] = b"MTIR";
-const TRAILER_LEN: u64 = 24;
-/// Entries per sampled key: a lookup reads at most this many (about 3.5 KiB of GUID ids), and the
-/// sample takes about 1/STRIDE of the run's size in memory.
+const TRAILER_LEN: u64 = 32;
+/// Entries per sampled key, at the least: a lookup reads this many (about 3.5 KiB of GUID ids),
+/// and the sample takes about 1/128 of the run's size in memory.
 #[cfg(not(test))]
-const STRIDE: u64 = 128;
+const MIN_STRIDE: u64 = 128;
 #[cfg(test)]
-const STRIDE: u64 = 4;
+const MIN_STRIDE: u64 = 4;
+/// Sampled keys per run, at the most (about 8 MB of GUID ids): past 33 M ids a run samples fewer
+/// keys, and a lookup reads more entries (100 KiB at a billion).
+#[cfg(not(test))]
+const MAX_SAMPLES: u64 = 1 << 18;
+#[cfg(test)]
+const MAX_SAMPLES: u64 = 8;
+
+/// Entries per sampled key in a run of `count` ids.
+fn stride(count: u64) -> u64 {
+    MIN_STRIDE.max(count.div_ceil(MAX_SAMPLES))
+}
 /// Longest key a run holds: a packed record id of at most 1024 bytes and its tag byte.
 const MAX_KEY_LEN: usize = 1025;
 
@@ -87,12 +101,13 @@ impl Run {
         let mut trailer = [0u8; TRAILER_LEN as usize];
         file.read_exact_at(&mut trailer, len - TRAILER_LEN)
             .map_err(|e| StoreError::io(&path, e))?;
-        if &header != HEADER || &trailer[20..] != TRAILER_MAGIC {
+        if &header != HEADER || &trailer[28..] != TRAILER_MAGIC {
             return Err(damaged("not a run of record ids".into()));
         }
         let entries_end = u64_at(&trailer, 0);
         let stored_count = u64_at(&trailer, 8);
-        let crc = u32::from_le_bytes([trailer[16], trailer[17], trailer[18], trailer[19]]);
+        let stride = u64_at(&trailer, 16);
+        let crc = u32::from_le_bytes([trailer[24], trailer[25], trailer[26], trailer[27]]);
         if stored_count != count {
             return Err(damaged(format!(
                 "holds {stored_count} record ids, the state says {count}"
@@ -131,7 +146,7 @@ impl Run {
             run.sample_offsets.push(offset);
             at = next;
         }
-        if run.sample_offsets.len() as u64 != count.div_ceil(STRIDE) {
+        if stride == 0 || run.sample_offsets.len() as u64 != count.div_ceil(stride) {
             return Err(damaged("its key sample does not match its id count".into()));
         }
         Ok(run)
@@ -272,11 +287,13 @@ struct RunWriter {
     count: u64,
     crc: crc32fast::Hasher,
     sample: Vec<u8>,
+    stride: u64,
     last: Vec<u8>,
 }
 
 impl RunWriter {
-    fn create(path: PathBuf) -> Result<RunWriter, StoreError> {
+    /// A new run file for about `count` ids.
+    fn create(path: PathBuf, count: u64) -> Result<RunWriter, StoreError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -293,6 +310,7 @@ impl RunWriter {
             count: 0,
             crc: crc32fast::Hasher::new(),
             sample: Vec::new(),
+            stride: stride(count),
             last: Vec::new(),
         })
     }
@@ -307,7 +325,7 @@ impl RunWriter {
         }
         let len = (key.len() as u16).to_le_bytes();
         let seq = seq.to_le_bytes();
-        if self.count.is_multiple_of(STRIDE) {
+        if self.count.is_multiple_of(self.stride) {
             self.sample.extend_from_slice(&self.at.to_le_bytes());
             self.sample.extend_from_slice(&len);
             self.sample.extend_from_slice(key);
@@ -332,6 +350,7 @@ impl RunWriter {
         let mut trailer = Vec::with_capacity(TRAILER_LEN as usize);
         trailer.extend_from_slice(&self.at.to_le_bytes());
         trailer.extend_from_slice(&self.count.to_le_bytes());
+        trailer.extend_from_slice(&self.stride.to_le_bytes());
         trailer.extend_from_slice(&self.crc.finalize().to_le_bytes());
         trailer.extend_from_slice(TRAILER_MAGIC);
         self.out.write_all(&self.sample).map_err(io)?;
@@ -430,7 +449,7 @@ impl IdRuns {
             replaces += 1;
         }
         let merged = &self.runs[self.runs.len() - replaces..];
-        let mut out = RunWriter::create(run_path(&self.dir, id))?;
+        let mut out = RunWriter::create(run_path(&self.dir, id), total)?;
         let mut readers = merged
             .iter()
             .map(Run::reader)
@@ -673,6 +692,19 @@ mod tests {
                 assert!(bytes == good || entries.len() == 40, "round {round}");
             }
         }
+    }
+
+    #[test]
+    fn a_large_run_samples_a_bounded_number_of_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = commit_batches(dir.path(), std::slice::from_ref(&(0..1000)));
+        let run = &runs.runs[0];
+        assert!(run.sample_offsets.len() as u64 <= MAX_SAMPLES);
+        let mut buf = Vec::new();
+        for n in (0..1000).step_by(7) {
+            assert_eq!(runs.get(&key(n), &mut buf).unwrap(), Some(n));
+        }
+        assert_eq!(runs.get(&key(1000), &mut buf).unwrap(), None);
     }
 
     #[test]
