@@ -1014,7 +1014,7 @@ fn id_filter_of(ids: &IdRuns, capacity: u64) -> Result<IdFilter, StoreError> {
 }
 
 /// The live runs of record ids as the state lists them, oldest first.
-fn read_id_runs(tx: &redb::ReadTransaction) -> Result<Vec<(u64, u64)>, redb::Error> {
+pub(crate) fn read_id_runs(tx: &redb::ReadTransaction) -> Result<Vec<(u64, u64)>, redb::Error> {
     let table = tx.open_table(ID_RUNS)?;
     let mut runs = Vec::new();
     for row in table.iter()? {

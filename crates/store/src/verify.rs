@@ -241,6 +241,15 @@ pub enum Finding {
         /// Last seq.
         last_seq: u64,
     },
+    /// The record ids (`ids/`) are missing, altered, or do not hold one id per committed record:
+    /// de-duplication and lookups by record id can no longer be trusted. The records and their
+    /// proofs are not affected.
+    RecordIdsDamaged {
+        /// The run file, or the `ids` directory when the runs together are wrong.
+        file: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 impl fmt::Display for Finding {
@@ -331,6 +340,12 @@ impl fmt::Display for Finding {
             SegmentMissing { segment } => {
                 write!(f, "segment removed: {} is missing", segment.display())
             }
+            RecordIdsDamaged { file, detail } => write!(
+                f,
+                "record ids damaged: {}: {detail}; de-duplication and lookups by record id are \
+                 not reliable until the store is rebuilt by ingesting its sources into a new one",
+                file.display()
+            ),
             RecordOutsideAnyLog {
                 seq,
                 record_id,
@@ -493,6 +508,61 @@ impl VerifyReport {
     /// Whether nothing was found.
     pub fn is_ok(&self) -> bool {
         self.findings.is_empty()
+    }
+}
+
+impl Store {
+    /// Reads every run of record ids whole (each checks its CRC) and checks that together they
+    /// hold one id per committed record, each naming a committed seq.
+    fn check_id_runs(&self, runs: &[(u64, u64)], committed: u64, report: &mut VerifyReport) {
+        let mut total = 0u64;
+        for &(id, count) in runs {
+            let path = crate::id_runs::run_path(&self.dir, id);
+            let mut damaged = |detail: String| {
+                report.findings.push(Finding::RecordIdsDamaged {
+                    file: path.clone(),
+                    detail,
+                });
+            };
+            let run = match crate::id_runs::Run::open(&self.dir, id, count) {
+                Ok(run) => run,
+                Err(StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    damaged("the run is missing".into());
+                    continue;
+                }
+                Err(e) => {
+                    damaged(e.to_string());
+                    continue;
+                }
+            };
+            let checked = run.reader().and_then(|mut r| {
+                while let Some((_, seq)) = r.next_entry()? {
+                    if seq >= committed {
+                        return Ok(Some(seq));
+                    }
+                }
+                Ok(None)
+            });
+            match checked {
+                Ok(None) => total += count,
+                Ok(Some(seq)) => damaged(format!(
+                    "an id names seq {seq}, but {committed} records are committed"
+                )),
+                Err(e) => damaged(e.to_string()),
+            }
+        }
+        let all_read = report
+            .findings
+            .iter()
+            .all(|f| !matches!(f, Finding::RecordIdsDamaged { .. }));
+        if all_read && total != committed {
+            report.findings.push(Finding::RecordIdsDamaged {
+                file: self.dir.join(crate::id_runs::IDS_DIR),
+                detail: format!("the runs hold {total} ids for {committed} committed records"),
+            });
+        }
     }
 }
 
@@ -679,6 +749,7 @@ impl Store {
                 max_cutoff = Some(max_cutoff.map_or(c, |m: jiff::Timestamp| m.max(c)));
             }
         }
+        let id_runs = crate::store::read_id_runs(&tx).map_err(st)?;
         drop(tx);
 
         let mut report = VerifyReport {
@@ -686,6 +757,7 @@ impl Store {
             key: key.short(),
             ..Default::default()
         };
+        self.check_id_runs(&id_runs, committed, &mut report);
 
         // Segment files against their committed lengths.
         let mut short_segments = HashMap::new();

@@ -583,3 +583,57 @@ fn sign_with_new_key(text: &str, name: &str) -> String {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+fn id_runs(store: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(store.join("ids"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    runs
+}
+
+#[test]
+fn verify_names_altered_removed_and_swapped_runs_of_record_ids() {
+    let (_d, path) = store();
+    // Three commits of 100: the first two merged into one run of 200, the third on its own.
+    let runs = id_runs(&path);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let id_findings = |r: &VerifyReport| -> Vec<String> {
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| matches!(f, Finding::RecordIdsDamaged { .. })),
+            "only the ids are touched: {}",
+            messages(r)
+        );
+        r.findings.iter().map(|f| f.to_string()).collect()
+    };
+
+    let original = std::fs::read(&runs[0]).unwrap();
+    flip(&runs[0], 1000);
+    let found = id_findings(&verify(&path));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains(&runs[0].display().to_string()),
+        "{found:?}"
+    );
+    assert!(found[0].contains("CRC"), "{found:?}");
+
+    std::fs::remove_file(&runs[0]).unwrap();
+    let found = id_findings(&verify(&path));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("missing"), "{found:?}");
+
+    // The newer run in the older one's place: it holds the wrong number of ids.
+    std::fs::copy(&runs[1], &runs[0]).unwrap();
+    let found = id_findings(&verify(&path));
+    assert!(
+        found[0].contains("holds 100 record ids, the state says 200"),
+        "{found:?}"
+    );
+
+    std::fs::write(&runs[0], original).unwrap();
+    let r = verify(&path);
+    assert!(r.is_ok(), "{}", messages(&r));
+}
