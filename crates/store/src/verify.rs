@@ -533,7 +533,7 @@ impl Store {
                     continue;
                 }
                 Err(e) => {
-                    damaged(e.to_string());
+                    damaged(damage_detail(e, &path));
                     continue;
                 }
             };
@@ -550,7 +550,7 @@ impl Store {
                 Ok(Some(seq)) => damaged(format!(
                     "an id names seq {seq}, but {committed} records are committed"
                 )),
-                Err(e) => damaged(e.to_string()),
+                Err(e) => damaged(damage_detail(e, &path)),
             }
         }
         let all_read = report
@@ -563,6 +563,17 @@ impl Store {
                 detail: format!("the runs hold {total} ids for {committed} committed records"),
             });
         }
+    }
+}
+
+/// What is wrong, without the location a finding already names.
+fn damage_detail(e: StoreError, file: &Path) -> String {
+    match e {
+        StoreError::Damaged { location, detail } if location == file.display().to_string() => {
+            detail
+        }
+        StoreError::Damaged { location, detail } => format!("{detail} (at {location})"),
+        e => e.to_string(),
     }
 }
 
