@@ -30,6 +30,9 @@ const COMMON_PLACE_USERS: usize = 3;
 const HOP_SECS: i64 = 6 * 3600;
 /// Sessions idle this long are forgotten.
 const IDLE_SECS: i64 = 24 * 3600;
+/// A network a user, or the tenant, has not used for this long is forgotten: memory stays
+/// proportional to the places in use, and a place left half a year ago is new again.
+const PLACE_MEMORY_SECS: i64 = 180 * 24 * 3600;
 
 #[derive(Clone, Debug)]
 struct Use {
@@ -102,12 +105,13 @@ fn same_phone(os: Option<&'static str>, other: Option<&'static str>) -> bool {
 pub(crate) struct SessionReplay {
     /// Session or token id → where it was used recently.
     sessions: HashMap<String, Vec<Use>>,
-    /// Networks each user has used.
-    known_networks: HashMap<String, HashSet<IpAddr>>,
-    /// Up to [`COMMON_PLACE_USERS`] users seen at each place: a place many colleagues use (an
-    /// office, a carrier, the company VPN) is not where an attacker replays a session from.
-    place_users: HashMap<IpAddr, Vec<String>>,
-    /// Sessions already reported, so one replay is one signal stream.
+    /// Networks each user has used in the last [`PLACE_MEMORY_SECS`], and when last.
+    known_networks: HashMap<String, HashMap<IpAddr, Timestamp>>,
+    /// Up to [`COMMON_PLACE_USERS`] users seen at each place, and when it was last used: a place
+    /// many colleagues use (an office, a carrier, the company VPN) is not where an attacker
+    /// replays a session from.
+    place_users: HashMap<IpAddr, (Vec<String>, Timestamp)>,
+    /// Sessions already reported, so one replay is one signal stream; forgotten with the session.
     reported: HashSet<(String, IpAddr)>,
     last_sweep: Option<Timestamp>,
 }
@@ -121,6 +125,14 @@ impl SessionReplay {
             uses.retain(|u| secs_between(u.last, now) <= IDLE_SECS);
             !uses.is_empty()
         });
+        let sessions = &self.sessions;
+        self.reported.retain(|(id, _)| sessions.contains_key(id));
+        self.known_networks.retain(|_, networks| {
+            networks.retain(|_, last| secs_between(*last, now) <= PLACE_MEMORY_SECS);
+            !networks.is_empty()
+        });
+        self.place_users
+            .retain(|_, (_, last)| secs_between(*last, now) <= PLACE_MEMORY_SECS);
         self.last_sweep = Some(now);
     }
 }
@@ -158,11 +170,11 @@ impl Analytic for SessionReplay {
         let common = self
             .place_users
             .get(&network)
-            .is_some_and(|users| users.len() >= COMMON_PLACE_USERS);
+            .is_some_and(|(users, _)| users.len() >= COMMON_PLACE_USERS);
         let user_networks = user.as_ref().and_then(|u| self.known_networks.get(u));
         // Never used by this user, though perhaps by colleagues.
         let unknown_to_user =
-            user.is_some() && !user_networks.is_some_and(|nets| nets.contains(&network));
+            user.is_some() && !user_networks.is_some_and(|nets| nets.contains_key(&network));
         let new_for_user = !common && unknown_to_user;
         // "Unknown to the user" says something only about a user seen elsewhere before.
         let has_history = user_networks.is_some_and(|nets| !nets.is_empty());
@@ -300,11 +312,21 @@ impl Analytic for SessionReplay {
             });
         }
         if let Some(u) = user {
-            let seen = self.place_users.entry(network).or_default();
+            let (seen, last) = self
+                .place_users
+                .entry(network)
+                .or_insert_with(|| (Vec::new(), ev.time));
+            *last = ev.time.max(*last);
             if seen.len() < COMMON_PLACE_USERS && !seen.contains(&u) {
                 seen.push(u.clone());
             }
-            self.known_networks.entry(u).or_default().insert(network);
+            let last = self
+                .known_networks
+                .entry(u)
+                .or_default()
+                .entry(network)
+                .or_insert(ev.time);
+            *last = ev.time.max(*last);
         }
     }
 }
@@ -355,6 +377,44 @@ mod tests {
         ];
         let out = after_baseline(&events);
         assert!(out.is_empty(), "{out:#?}");
+    }
+
+    #[test]
+    fn a_network_unused_for_half_a_year_is_new_again() {
+        let moving = |day: &str| {
+            vec![
+                used("b1", "2026-01-02T09:00:00Z", "198.51.100.7", "Outlook/16"),
+                used("b2", "2026-01-02T18:00:00Z", "192.0.2.50", "Outlook/16"),
+                used(
+                    "r1",
+                    &format!("{day}T09:00:00Z"),
+                    "198.51.100.7",
+                    "Outlook/16",
+                ),
+                used(
+                    "r2",
+                    &format!("{day}T09:10:00Z"),
+                    "192.0.2.50",
+                    "Outlook/16",
+                ),
+            ]
+        };
+        let mut detector = SessionReplay::default();
+        assert!(run(&mut detector, &moving("2026-06-20"), None).is_empty());
+        // 200 days on, both networks have been forgotten, and so has everything else of the
+        // first run: the memory holds what is in use.
+        let mut detector = SessionReplay::default();
+        let out = run(&mut detector, &moving("2026-07-21"), None);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(
+            out[0].reason.contains("not used before"),
+            "{}",
+            out[0].reason
+        );
+        let nets = &detector.known_networks["ann@c.example"];
+        assert_eq!(nets.len(), 2);
+        assert!(nets.values().all(|t| *t >= at("2026-07-21T00:00:00Z")));
+        assert!(detector.place_users.len() == 2);
     }
 
     #[test]
