@@ -440,7 +440,7 @@ fn sigma_signal(m: &crate::sigma::SigmaMatch, ev: &AuditEvent, recent: &RecentEv
         detector: "sigma",
         key: format!("{}|{who}|{day}", m.rule_id),
         title: m.title.clone(),
-        severity: Severity::parse(m.level.as_str()).unwrap_or(Severity::Medium),
+        severity: m.level,
         attack: m.attack.clone(),
         reason: match m.description.as_deref().map(first_sentence) {
             Some(d) if !d.is_empty() => format!("Sigma rule '{}' matched: {d}", m.title),

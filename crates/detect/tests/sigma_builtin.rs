@@ -6,7 +6,8 @@
 
 mod sigma_util;
 
-use mailtrail_detect::sigma::{Level, RuleKind, SigmaRules};
+use mailtrail_detect::Severity;
+use mailtrail_detect::sigma::{RuleKind, SigmaRules};
 use mailtrail_event::{AuditEvent, RecordType};
 use sigma_util::{builtin, event, golden_saml, read_file, run, titles};
 
@@ -431,7 +432,7 @@ fn built_in_rules_carry_level_and_attack_ids_into_matches() {
         .iter()
         .find(|m| m.title == "Inbox rule forwards or redirects mail")
         .expect("forwarding rule fired");
-    assert_eq!(m.level, Level::High);
+    assert_eq!(m.level, Severity::High);
     assert_eq!(m.attack, vec!["T1114.003"]);
     assert!(m.builtin);
     assert!(!m.is_correlation);
@@ -494,7 +495,7 @@ fn built_in_rules_load_alongside_a_directory_without_clashing() {
         .find(|m| m.title == "Own rule")
         .expect("own rule fired");
     assert!(!own.builtin);
-    assert_eq!(own.level, Level::Low);
+    assert_eq!(own.level, Severity::Low);
 }
 
 /// Built-in rules are tuned with Sigma filters, without editing them.

@@ -5,7 +5,8 @@
 
 mod sigma_util;
 
-use mailtrail_detect::sigma::{Level, SigmaMatch, SigmaMatcher};
+use mailtrail_detect::Severity;
+use mailtrail_detect::sigma::{SigmaMatch, SigmaMatcher};
 use mailtrail_event::AuditEvent;
 use sigma_util::{builtin, event, rules, run};
 
@@ -64,7 +65,7 @@ fn event_count_fires_when_the_last_event_is_exactly_one_timespan_after_the_first
     assert_eq!(found.len(), 1, "{matches:?}");
     let m = found[0];
     assert_eq!(m.title, "Many folders opened");
-    assert_eq!(m.level, Level::High);
+    assert_eq!(m.level, Severity::High);
     assert_eq!(m.attack, vec!["T1114.002"]);
     assert_eq!(m.record_ids, vec!["a1", "a2", "a3"]);
     assert_eq!(

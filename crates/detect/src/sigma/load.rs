@@ -17,8 +17,11 @@ use rsigma_parser::{
 use super::builtin;
 use super::error::SigmaError;
 use super::fields::FieldTable;
-use super::report::{Level, LoadReport, LoadedRule, NotApplicableRule, RuleKind, SkippedRule};
+use super::report::{
+    LoadReport, LoadedRule, NotApplicableRule, RuleKind, SkippedRule, severity_of,
+};
 use super::route::{Route, classify, describe_logsource};
+use crate::finding::Severity;
 
 /// How many contributing events a correlation match keeps per group and window. A password spray
 /// over ten thousand accounts still names its first thousand attempts; the count is exact.
@@ -48,7 +51,7 @@ impl std::fmt::Debug for SigmaRules {
 pub(crate) struct RuleMeta {
     pub(crate) id: String,
     pub(crate) title: String,
-    pub(crate) level: Level,
+    pub(crate) level: Severity,
     pub(crate) description: Option<String>,
     pub(crate) attack: Vec<String>,
     pub(crate) builtin: bool,
@@ -401,7 +404,7 @@ impl Builder {
             .collect();
         record_fields.sort();
         record_fields.dedup();
-        let level = Level::from_sigma(rule.level);
+        let level = severity_of(rule.level);
         self.meta.insert(
             id.clone(),
             RuleMeta {
@@ -599,7 +602,7 @@ impl Builder {
             for field in corr_fields(&corr) {
                 self.fields.insert(&field);
             }
-            let level = Level::from_sigma(corr.level);
+            let level = severity_of(corr.level);
             let mut over: Vec<&str> = corr
                 .rules
                 .iter()
@@ -679,7 +682,7 @@ impl Builder {
                 id,
                 title: filter.title.clone(),
                 kind: RuleKind::Filter,
-                level: Level::from_sigma(filter.level),
+                level: severity_of(filter.level),
                 applies_to,
                 file,
                 builtin,
@@ -808,7 +811,7 @@ level: high
         assert_eq!(report.loaded.len(), 1, "{report:?}");
         let loaded = &report.loaded[0];
         assert_eq!(loaded.applies_to, "UAL Exchange records");
-        assert_eq!(loaded.level, Level::High);
+        assert_eq!(loaded.level, Severity::High);
         assert_eq!(loaded.record_fields, vec!["DeliveryAction"]);
         assert!(rules.inner.engines[Route::Exchange.index()].is_some());
         assert!(rules.inner.engines[Route::Ual.index()].is_none());

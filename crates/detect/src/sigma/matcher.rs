@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::event::SigmaEvent;
 use super::load::{Compiled, SigmaRules};
-use super::report::Level;
 use super::route::routes_of;
+use crate::finding::Severity;
 use crate::{HashMap, HashSet};
 
 /// A rule matched: one event for a detection rule, a group of events for a correlation.
@@ -21,7 +21,7 @@ pub struct SigmaMatch {
     /// The rule title.
     pub title: String,
     /// The rule's severity.
-    pub level: Level,
+    pub level: Severity,
     /// The rule's description.
     pub description: Option<String>,
     /// ATT&CK technique ids from the rule's tags (`T1114.003`).

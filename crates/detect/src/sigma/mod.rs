@@ -34,7 +34,8 @@
 //! # Example
 //!
 //! ```
-//! use mailtrail_detect::sigma::{Level, SigmaMatcher, SigmaRules};
+//! use mailtrail_detect::Severity;
+//! use mailtrail_detect::sigma::{SigmaMatcher, SigmaRules};
 //! use mailtrail_event::{AuditEvent, NameValue};
 //!
 //! let (rules, report) = SigmaRules::load(true, &[]).unwrap();
@@ -61,10 +62,10 @@
 //! // Deleting mail is common on its own (context, low); keyed on payment words it is not.
 //! let hides = matches.iter().find(|m| m.title.contains("Inbox rule deletes")).unwrap();
 //! assert_eq!(hides.record_ids, ["6f1c3a2e-0001"]);
-//! assert_eq!(hides.level, Level::Low);
+//! assert_eq!(hides.level, Severity::Low);
 //! assert!(hides.attack.contains(&"T1564.008".to_string()));
 //! let keyed = matches.iter().find(|m| m.title.contains("payment or security words")).unwrap();
-//! assert_eq!(keyed.level, Level::Medium);
+//! assert_eq!(keyed.level, Severity::Medium);
 //! ```
 
 mod builtin;
@@ -80,4 +81,4 @@ mod route;
 pub use self::error::SigmaError;
 pub use self::load::SigmaRules;
 pub use self::matcher::{SigmaMatch, SigmaMatcher, SigmaStats};
-pub use self::report::{Level, LoadReport, LoadedRule, NotApplicableRule, RuleKind, SkippedRule};
+pub use self::report::{LoadReport, LoadedRule, NotApplicableRule, RuleKind, SkippedRule};

@@ -5,48 +5,16 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// A rule's severity (Sigma `level`), ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Informational: context, not a finding by itself.
-    Informational,
-    /// Low.
-    Low,
-    /// Medium (also used for rules that state no level).
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
+use crate::finding::Severity;
 
-impl Level {
-    /// The Sigma spelling (`informational` … `critical`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Informational => "informational",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-
-    pub(crate) fn from_sigma(level: Option<rsigma_parser::Level>) -> Level {
-        match level {
-            Some(rsigma_parser::Level::Informational) => Level::Informational,
-            Some(rsigma_parser::Level::Low) => Level::Low,
-            Some(rsigma_parser::Level::High) => Level::High,
-            Some(rsigma_parser::Level::Critical) => Level::Critical,
-            Some(rsigma_parser::Level::Medium) | None => Level::Medium,
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// The severity of a Sigma `level`; a rule that states none is medium.
+pub(crate) fn severity_of(level: Option<rsigma_parser::Level>) -> Severity {
+    match level {
+        Some(rsigma_parser::Level::Informational) => Severity::Informational,
+        Some(rsigma_parser::Level::Low) => Severity::Low,
+        Some(rsigma_parser::Level::High) => Severity::High,
+        Some(rsigma_parser::Level::Critical) => Severity::Critical,
+        Some(rsigma_parser::Level::Medium) | None => Severity::Medium,
     }
 }
 
@@ -83,7 +51,7 @@ pub struct LoadedRule {
     /// Detection, correlation or filter.
     pub kind: RuleKind,
     /// The severity.
-    pub level: Level,
+    pub level: Severity,
     /// The events it is evaluated against (`UAL Exchange records`, `Entra ID sign-ins`, …).
     pub applies_to: String,
     /// The file it came from (`builtin/NAME.yml` for the built-in pack).
