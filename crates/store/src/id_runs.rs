@@ -211,6 +211,7 @@ impl Run {
             crc: crc32fast::Hasher::new(),
             read: 0,
             key: Vec::new(),
+            current: None,
         })
     }
 }
@@ -236,12 +237,21 @@ pub(crate) struct RunReader<'a> {
     at: u64,
     crc: crc32fast::Hasher,
     read: u64,
+    /// The current entry: its key and seq, then the key's length.
     key: Vec<u8>,
+    current: Option<usize>,
 }
 
 impl RunReader<'_> {
+    /// The entry the last [`next_entry`](Self::next_entry) returned.
+    pub(crate) fn current(&self) -> Option<(&[u8], u64)> {
+        self.current
+            .map(|len| (&self.key[..len], u64_at(&self.key, len)))
+    }
+
     /// The next entry (its key and seq), or `None` after the last, once the CRC has matched.
     pub(crate) fn next_entry(&mut self) -> Result<Option<(&[u8], u64)>, StoreError> {
+        self.current = None;
         let run = self.run;
         let io = |e| StoreError::io(&run.path, e);
         if self.at >= run.entries_end {
@@ -274,8 +284,8 @@ impl RunReader<'_> {
         self.crc.update(&self.key);
         self.at += 2 + key_len as u64 + 8;
         self.read += 1;
-        let seq = u64_at(&self.key, key_len);
-        Ok(Some((&self.key[..key_len], seq)))
+        self.current = Some(key_len);
+        Ok(self.current())
     }
 }
 
@@ -454,29 +464,30 @@ impl IdRuns {
             .iter()
             .map(Run::reader)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut heads: Vec<Option<(Vec<u8>, u64)>> = Vec::with_capacity(readers.len());
         for r in &mut readers {
-            heads.push(r.next_entry()?.map(|(k, s)| (k.to_vec(), s)));
+            r.next_entry()?;
         }
         let mut fresh = new_ids.iter().peekable();
         loop {
-            // The smallest key among the runs' heads and the new ids; k-way with k ≤ ~40.
+            // The smallest key among the runs' current entries and the new ids; k-way with
+            // k ≤ ~40.
             let mut min: Option<(&[u8], u64)> = fresh.peek().map(|(k, s)| (*k, *s));
-            for (k, s) in heads.iter().flatten() {
-                if min.is_none_or(|(m, _)| k.as_slice() < m) {
-                    min = Some((k, *s));
+            for (k, s) in readers.iter().filter_map(RunReader::current) {
+                if min.is_none_or(|(m, _)| k < m) {
+                    min = Some((k, s));
                 }
             }
             let Some((key, seq)) = min else { break };
             out.push(key, seq)?;
-            // Advance every source at this key: a key found twice is kept once.
-            let key = key.to_vec();
-            if fresh.peek().is_some_and(|(k, _)| *k == key.as_slice()) {
+            // Advance every source at this key (the writer keeps a copy): a key found twice is
+            // kept once.
+            let key = out.last.as_slice();
+            if fresh.peek().is_some_and(|(k, _)| *k == key) {
                 fresh.next();
             }
-            for (head, reader) in heads.iter_mut().zip(&mut readers) {
-                if head.as_ref().is_some_and(|(k, _)| *k == key) {
-                    *head = reader.next_entry()?.map(|(k, s)| (k.to_vec(), s));
+            for reader in &mut readers {
+                if reader.current().is_some_and(|(k, _)| k == key) {
+                    reader.next_entry()?;
                 }
             }
         }
