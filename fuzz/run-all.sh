@@ -15,6 +15,18 @@ export RUSTC_BOOTSTRAP=1
 FIXTURES=../crates/formats/tests/data
 mkdir -p target/logs
 cargo fuzz build -O 2>&1 | tail -1
+# Store files to start the store targets from: a store of the fixtures, when a mailtrail binary
+# is built (`cargo build`, or the test run before this).
+MAILTRAIL=${MAILTRAIL:-../target/debug/mailtrail}
+if [ -x "$MAILTRAIL" ]; then
+  seed=$(mktemp -d)
+  "$MAILTRAIL" init -q --store "$seed/s" >/dev/null 2>&1
+  "$MAILTRAIL" ingest -q --no-index --store "$seed/s" "$FIXTURES" >/dev/null 2>&1 || true
+  mkdir -p corpus/store_segment corpus/store_id_run
+  cp "$seed"/s/segments/*.seg corpus/store_segment/ 2>/dev/null || true
+  cp "$seed"/s/ids/*.run corpus/store_id_run/ 2>/dev/null || true
+  rm -rf "$seed"
+fi
 for t in $(cargo fuzz list); do
   mkdir -p "corpus/$t"
   case $t in
