@@ -35,8 +35,10 @@ pub const INDEX_DIR: &str = "index";
 /// The layout this version writes, kept in every commit; a different one means "reindex".
 /// Layout 3: term dictionaries are sorted string tables (tantivy's `quickwit` feature) instead of
 /// FSTs. Most terms are identifiers (sessions, tokens, message ids) that share no structure an FST
-/// could fold, so building FSTs cost a tenth of ingest's CPU and bought nothing.
-const LAYOUT: &str = "mailtrail-index/3";
+/// could fold, so building FSTs cost a tenth of ingest's CPU and bought nothing. Layout 4: free-text
+/// words are lower-cased without the final-sigma rule and keep only letters and digits, as queries
+/// lower-case them.
+const LAYOUT: &str = "mailtrail-index/4";
 
 /// Memory the writer may buffer before it flushes a segment (128 MiB made ingest slower).
 const WRITER_MEMORY: usize = 256 << 20;

@@ -20,7 +20,10 @@ use tantivy::schema::{
     DateOptions, DateTimePrecision, Field as TField, IndexRecordOption, IpAddrOptions,
     NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{LowerCaser, RawTokenizer, SimpleTokenizer, TextAnalyzer};
+use tantivy::tokenizer::{
+    LowerCaser, RawTokenizer, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream,
+    Tokenizer,
+};
 use tantivy::{DateTime, TantivyDocument};
 
 use crate::SearchField;
@@ -174,8 +177,87 @@ pub(crate) fn keyword_analyzer() -> TextAnalyzer {
 
 pub(crate) fn text_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(LowerCaser)
+        .filter(WordLowerCaser)
         .build()
+}
+
+/// Lower-cases one word of free text (a run of letters and digits) as the index does: character by
+/// character, without the final-sigma rule, keeping only letters and digits. A few capitals
+/// lower-case to a letter and a combining mark (`İ` to `i̇`); kept, the mark would split the word
+/// in two when the query is read back.
+pub(crate) fn lowercase_word(word: &str, out: &mut String) {
+    out.clear();
+    if word.is_ascii() {
+        out.push_str(word);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .filter(|c| c.is_alphanumeric()),
+        );
+    }
+}
+
+/// The token filter of [`lowercase_word`].
+#[derive(Clone)]
+struct WordLowerCaser;
+
+impl TokenFilter for WordLowerCaser {
+    type Tokenizer<T: Tokenizer> = WordLowerCaserFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> WordLowerCaserFilter<T> {
+        WordLowerCaserFilter {
+            tokenizer,
+            buffer: String::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct WordLowerCaserFilter<T> {
+    tokenizer: T,
+    buffer: String,
+}
+
+impl<T: Tokenizer> Tokenizer for WordLowerCaserFilter<T> {
+    type TokenStream<'a> = WordLowerCaserStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        WordLowerCaserStream {
+            tail: self.tokenizer.token_stream(text),
+            buffer: &mut self.buffer,
+        }
+    }
+}
+
+struct WordLowerCaserStream<'a, T> {
+    tail: T,
+    buffer: &'a mut String,
+}
+
+impl<T: TokenStream> TokenStream for WordLowerCaserStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        if token.text.is_ascii() {
+            token.text.make_ascii_lowercase();
+        } else {
+            lowercase_word(&token.text, self.buffer);
+            std::mem::swap(&mut token.text, self.buffer);
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
 }
 
 /// Lower-cases the way the index does: character by character (no final-sigma rule), so a
@@ -357,6 +439,19 @@ mod tests {
                 "UserAgent"
             ]
         );
+    }
+
+    #[test]
+    fn free_text_words_are_lower_cased_as_queries_lower_case_them() {
+        let mut analyzer = text_analyzer();
+        let mut stream = analyzer.token_stream("İstanbul ΟΔΟΣ Mail");
+        let mut indexed = Vec::new();
+        while stream.advance() {
+            indexed.push(stream.token().text.clone());
+        }
+        assert_eq!(indexed, ["istanbul", "οδοσ", "mail"]);
+        let query = crate::Query::parse("\"İstanbul ΟΔΟΣ Mail\"").unwrap();
+        assert_eq!(query.expr().to_string(), "text:\"istanbul οδοσ mail\"");
     }
 
     #[test]

@@ -525,6 +525,9 @@ mod tests {
             "\"exact phrase\" NOT (a OR b*)",
             "user:\"we\\\"ird\" record_type:50 throttled:yes",
             "ip:2001:db8::/32 user:a\\*b*",
+            // Capitals that lower-case to a letter and a combining mark, and a final sigma.
+            "aa\r|Va\rİaa\r|V\rz*",
+            "\"İstanbul ΟΔΟΣ\"",
         ] {
             let parsed = Query::parse(q).unwrap();
             let again = Query::parse(&parsed.expr().to_string()).unwrap();

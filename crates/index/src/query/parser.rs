@@ -507,11 +507,16 @@ fn free_text(value: Value) -> Result<Expr, QueryError> {
 }
 
 /// Splits free text the way the index's text tokenizer does: runs of letters and digits,
-/// lower-cased.
+/// lower-cased by [`lowercase_word`](crate::schema::lowercase_word).
 pub(crate) fn tokenize(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(|w| {
+            let mut lower = String::new();
+            crate::schema::lowercase_word(w, &mut lower);
+            lower
+        })
+        .filter(|w| !w.is_empty())
         .collect()
 }
 
