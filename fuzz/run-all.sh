@@ -5,6 +5,8 @@
 #
 #   fuzz/run-all.sh          # 60 s per target
 #   fuzz/run-all.sh 600      # ten minutes per target
+#   FUZZ_RUNS=20000 fuzz/run-all.sh   # 20,000 inputs per target from a fixed seed: the same
+#                                     # inputs every time, as CI runs it
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); RUSTC_BOOTSTRAP=1 lets a stable toolchain accept
 # the sanitizer flags it passes.
@@ -34,7 +36,12 @@ for t in $(cargo fuzz list); do
     read | json_splitter | record | normalize_* | sigma_record) cp "$FIXTURES"/*.json "$FIXTURES"/*.ndjson "corpus/$t/" ;;
   esac
   log=target/logs/$t.log
-  if ! cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$EACH" -rss_limit_mb=2048 >"$log" 2>&1; then
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    limit=(-runs="$FUZZ_RUNS" -seed=1)
+  else
+    limit=(-max_total_time="$EACH")
+  fi
+  if ! cargo fuzz run -O "$t" "corpus/$t" -- "${limit[@]}" -rss_limit_mb=2048 >"$log" 2>&1; then
     echo "$t: FAILED after $(grep -o 'Done [0-9]* runs' "$log" || echo '?'); see $log and artifacts/$t/"
     exit 1
   fi
