@@ -5,8 +5,8 @@
 #
 #   fuzz/run-all.sh          # 60 s per target
 #   fuzz/run-all.sh 600      # ten minutes per target
-#   FUZZ_RUNS=20000 fuzz/run-all.sh   # 20,000 inputs per target from a fixed seed: the same
-#                                     # inputs every time, as CI runs it
+#   FUZZ_RUNS=100000 fuzz/run-all.sh  # 100,000 inputs per target from a fixed seed, as CI
+#                                     # runs it
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); RUSTC_BOOTSTRAP=1 lets a stable toolchain accept
 # the sanitizer flags it passes.
