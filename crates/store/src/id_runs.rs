@@ -30,6 +30,7 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::StoreError;
+use crate::segment::{le_u32, le_u64};
 
 /// The directory of run files inside the store.
 pub(crate) const IDS_DIR: &str = "ids";
@@ -69,11 +70,18 @@ pub(crate) struct Run {
     /// Where the entries end and the sample begins.
     entries_end: u64,
     crc: u32,
-    /// The sampled keys, one after another; `sample_ends[i]` is where key i ends.
+    /// The CRC of the sample alone, read at open, to finish the whole file's CRC without reading
+    /// the sample again.
+    sample_crc: crc32fast::Hasher,
+    /// The sampled keys, one after another.
     sample_keys: Vec<u8>,
-    sample_ends: Vec<u32>,
-    /// The file offset of each sampled entry.
-    sample_offsets: Vec<u64>,
+    /// Each sampled entry: where its key is in `sample_keys`, and its file offset.
+    sample: Vec<Sampled>,
+}
+
+struct Sampled {
+    key: std::ops::Range<u32>,
+    offset: u64,
 }
 
 impl Run {
@@ -81,10 +89,11 @@ impl Run {
     pub(crate) fn open(dir: &Path, id: u64, count: u64) -> Result<Run, StoreError> {
         let path = run_path(dir, id);
         let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        Run::load(file, path, id, count)
+        Run::load(file, path, id, Some(count))
     }
 
-    fn load(file: File, path: PathBuf, id: u64, count: u64) -> Result<Run, StoreError> {
+    /// Reads a run's trailer and sample, checking it holds `expected` ids when given.
+    fn load(file: File, path: PathBuf, id: u64, expected: Option<u64>) -> Result<Run, StoreError> {
         let damaged = |detail: String| StoreError::Damaged {
             location: path.display().to_string(),
             detail,
@@ -104,13 +113,15 @@ impl Run {
         if &header != HEADER || &trailer[28..] != TRAILER_MAGIC {
             return Err(damaged("not a run of record ids".into()));
         }
-        let entries_end = u64_at(&trailer, 0);
-        let stored_count = u64_at(&trailer, 8);
-        let stride = u64_at(&trailer, 16);
-        let crc = u32::from_le_bytes([trailer[24], trailer[25], trailer[26], trailer[27]]);
-        if stored_count != count {
+        let entries_end = le_u64(&trailer[0..]);
+        let count = le_u64(&trailer[8..]);
+        let stride = le_u64(&trailer[16..]);
+        let crc = le_u32(&trailer[24..]);
+        if let Some(expected) = expected
+            && count != expected
+        {
             return Err(damaged(format!(
-                "holds {stored_count} record ids, the state says {count}"
+                "holds {count} record ids, the state says {expected}"
             )));
         }
         let sample_end = len - TRAILER_LEN;
@@ -122,6 +133,8 @@ impl Run {
         let mut sample = vec![0u8; (sample_end - entries_end) as usize];
         file.read_exact_at(&mut sample, entries_end)
             .map_err(|e| StoreError::io(&path, e))?;
+        let mut sample_crc = crc32fast::Hasher::new();
+        sample_crc.update(&sample);
         let mut run = Run {
             id,
             count,
@@ -129,48 +142,43 @@ impl Run {
             path: path.clone(),
             entries_end,
             crc,
+            sample_crc,
             sample_keys: Vec::new(),
-            sample_ends: Vec::new(),
-            sample_offsets: Vec::new(),
+            sample: Vec::new(),
         };
         let mut at = 0;
         while at < sample.len() {
             let (offset, key, next) = sample_entry(&sample, at)
                 .ok_or_else(|| damaged(format!("its key sample is cut at byte {at}")))?;
-            let previous = run.sample_offsets.last().copied().unwrap_or(0);
+            let previous = run.sample.last().map_or(0, |s| s.offset);
             if offset < HEADER.len() as u64 || offset >= entries_end || offset <= previous {
                 return Err(damaged(format!("sampled offset {offset} is out of order")));
             }
+            let start = run.sample_keys.len() as u32;
             run.sample_keys.extend_from_slice(key);
-            run.sample_ends.push(run.sample_keys.len() as u32);
-            run.sample_offsets.push(offset);
+            run.sample.push(Sampled {
+                key: start..run.sample_keys.len() as u32,
+                offset,
+            });
             at = next;
         }
-        if stride == 0 || run.sample_offsets.len() as u64 != count.div_ceil(stride) {
+        if stride == 0 || run.sample.len() as u64 != count.div_ceil(stride) {
             return Err(damaged("its key sample does not match its id count".into()));
         }
         Ok(run)
     }
 
-    fn sample_key(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.sample_ends[i - 1] };
-        &self.sample_keys[start as usize..self.sample_ends[i] as usize]
-    }
-
     /// The seq stored under `key`. `buf` is scratch space, reused across calls.
     pub(crate) fn get(&self, key: &[u8], buf: &mut Vec<u8>) -> Result<Option<u64>, StoreError> {
-        let n = self.sample_offsets.len();
         // Sampled keys at or before `key`; the entry can only be in the stretch of the last one.
-        let i = partition_point(n, |i| self.sample_key(i) <= key);
+        let i = self.sample.partition_point(|s| {
+            &self.sample_keys[s.key.start as usize..s.key.end as usize] <= key
+        });
         if i == 0 {
             return Ok(None);
         }
-        let start = self.sample_offsets[i - 1];
-        let end = self
-            .sample_offsets
-            .get(i)
-            .copied()
-            .unwrap_or(self.entries_end);
+        let start = self.sample[i - 1].offset;
+        let end = self.sample.get(i).map_or(self.entries_end, |s| s.offset);
         buf.resize((end - start) as usize, 0);
         self.file
             .read_exact_at(buf, start)
@@ -246,7 +254,7 @@ impl RunReader<'_> {
     /// The entry the last [`next_entry`](Self::next_entry) returned.
     pub(crate) fn current(&self) -> Option<(&[u8], u64)> {
         self.current
-            .map(|len| (&self.key[..len], u64_at(&self.key, len)))
+            .map(|len| (&self.key[..len], le_u64(&self.key[len..])))
     }
 
     /// The next entry (its key and seq), or `None` after the last, once the CRC has matched.
@@ -258,13 +266,9 @@ impl RunReader<'_> {
             if self.read != run.count || self.at != run.entries_end {
                 return Err(run.damaged(self.at));
             }
-            let mut sample = Vec::new();
-            (&mut self.input)
-                .take(run.file.metadata().map_err(io)?.len() - TRAILER_LEN - run.entries_end)
-                .read_to_end(&mut sample)
-                .map_err(io)?;
-            self.crc.update(&sample);
-            if self.crc.clone().finalize() != run.crc {
+            let mut crc = self.crc.clone();
+            crc.combine(&run.sample_crc);
+            if crc.finalize() != run.crc {
                 return Err(StoreError::Damaged {
                     location: run.path.display().to_string(),
                     detail: "its CRC does not match: the run of record ids was altered".into(),
@@ -367,7 +371,7 @@ impl RunWriter {
         self.out.write_all(&trailer).map_err(io)?;
         let file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_data().map_err(io)?;
-        Run::load(file, self.path, id, self.count)
+        Run::load(file, self.path, id, Some(self.count))
     }
 }
 
@@ -517,11 +521,7 @@ impl IdRuns {
 /// lookup. The id count is taken from the file's own trailer.
 pub fn read_id_run_file(path: &Path) -> Result<Vec<(Vec<u8>, u64)>, StoreError> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
-    let mut count = [0u8; 8];
-    file.read_exact_at(&mut count, len.saturating_sub(TRAILER_LEN - 8))
-        .map_err(|e| StoreError::io(path, e))?;
-    let run = Run::load(file, path.to_owned(), 0, u64::from_le_bytes(count))?;
+    let run = Run::load(file, path.to_owned(), 0, None)?;
     let mut entries = Vec::new();
     let mut reader = run.reader()?;
     while let Some((key, seq)) = reader.next_entry()? {
@@ -536,18 +536,12 @@ pub fn read_id_run_file(path: &Path) -> Result<Vec<(Vec<u8>, u64)>, StoreError> 
     Ok(entries)
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(x)
-}
-
 /// The entry at `at` of a stretch of entries: key, seq, and where the next starts.
 fn entry(buf: &[u8], at: usize) -> Option<(&[u8], u64, usize)> {
     let len = usize::from(u16::from_le_bytes([*buf.get(at)?, *buf.get(at + 1)?]));
     let key = buf.get(at + 2..at + 2 + len)?;
     let seq = buf.get(at + 2 + len..at + 10 + len)?;
-    Some((key, u64_at(seq, 0), at + 10 + len))
+    Some((key, le_u64(seq), at + 10 + len))
 }
 
 /// The sample entry at `at`: file offset, key, and where the next starts.
@@ -555,21 +549,7 @@ fn sample_entry(buf: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
     let offset = buf.get(at..at + 8)?;
     let len = usize::from(u16::from_le_bytes([*buf.get(at + 8)?, *buf.get(at + 9)?]));
     let key = buf.get(at + 10..at + 10 + len)?;
-    Some((u64_at(offset, 0), key, at + 10 + len))
-}
-
-/// The first index in `0..n` at which `pred` is false, `pred` being true then false.
-fn partition_point(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+    Some((le_u64(offset), key, at + 10 + len))
 }
 
 #[cfg(test)]
@@ -710,7 +690,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let runs = commit_batches(dir.path(), std::slice::from_ref(&(0..1000)));
         let run = &runs.runs[0];
-        assert!(run.sample_offsets.len() as u64 <= MAX_SAMPLES);
+        assert!(run.sample.len() as u64 <= MAX_SAMPLES);
         let mut buf = Vec::new();
         for n in (0..1000).step_by(7) {
             assert_eq!(runs.get(&key(n), &mut buf).unwrap(), Some(n));
