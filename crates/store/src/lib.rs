@@ -63,6 +63,7 @@ mod error;
 mod id_filter;
 mod id_runs;
 mod merkle;
+mod pending_ids;
 mod proof;
 mod retention;
 mod segment;

@@ -128,16 +128,21 @@ impl StoreMeta {
     }
 }
 
+/// The first byte of a packed record id that is a GUID.
+pub(crate) const GUID_TAG: u8 = 1;
+/// The first byte of any other packed record id: lower, so these sort before every GUID.
+const TEXT_TAG: u8 = 0;
+
 /// Packs a record id for the runs of record ids: a canonical lowercase GUID (the form Microsoft
 /// writes) as its 16 bytes, anything else as its text. Exact both ways: an id written any other
 /// way keeps its text.
 pub(crate) fn pack_record_id(id: &str, out: &mut Vec<u8>) {
     out.clear();
     if let Some(bytes) = parse_lower_guid(id) {
-        out.push(1);
+        out.push(GUID_TAG);
         out.extend_from_slice(&bytes);
     } else {
-        out.push(0);
+        out.push(TEXT_TAG);
         out.extend_from_slice(id.as_bytes());
     }
 }

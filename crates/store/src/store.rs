@@ -17,6 +17,7 @@ use crate::error::StoreError;
 use crate::id_filter::IdFilter;
 use crate::id_runs::{IDS_DIR, IdRuns};
 use crate::merkle::{self, Frontier, Hash, HashSource};
+use crate::pending_ids::PendingIds;
 use crate::segment::{self, BlockHeader, RecordIter, RecordRef, StoredRecord};
 use crate::signer::{self, BoxSigner, SignerConfig};
 use crate::state::*;
@@ -176,7 +177,7 @@ pub(crate) struct Writer {
     block: Vec<u8>,
     block_first_seq: u64,
     block_count: u32,
-    pending_ids: HashMap<Vec<u8>, u64, foldhash::fast::RandomState>,
+    pending_ids: PendingIds,
     pending_blocks: Vec<(u64, BlockLoc)>,
     tenants: HashMap<String, TenantLog>,
     changed_tenants: Vec<String>,
@@ -498,7 +499,7 @@ impl Store {
             block: Vec::with_capacity(BLOCK_TARGET + (64 << 10)),
             block_first_seq: committed_len,
             block_count: 0,
-            pending_ids: HashMap::default(),
+            pending_ids: PendingIds::default(),
             pending_blocks: Vec::new(),
             tenants,
             changed_tenants: Vec::new(),
@@ -557,7 +558,7 @@ impl Store {
         ))?;
 
         pack_record_id(&event.record_id, &mut w.key_buf);
-        if let Some(&seq) = w.pending_ids.get(&w.key_buf) {
+        if let Some(seq) = w.pending_ids.get(&w.key_buf) {
             return Ok(Appended::Duplicate { seq });
         }
         let maybe_stored = match &w.known_ids {
@@ -569,9 +570,7 @@ impl Store {
                     && w.unfiltered_lookups >= stored / 32
                 {
                     let mut filter = id_filter_of(&w.ids, stored)?;
-                    for key in w.pending_ids.keys() {
-                        filter.insert(key);
-                    }
+                    w.pending_ids.for_each_key(|key| filter.insert(key));
                     w.known_ids = Some(filter);
                 }
                 true
@@ -632,7 +631,7 @@ impl Store {
         if let Some(filter) = &mut w.known_ids {
             filter.insert(&w.key_buf);
         }
-        w.pending_ids.insert(w.key_buf.clone(), seq);
+        w.pending_ids.insert(&w.key_buf, seq);
         w.next_seq += 1;
         if w.block.len() >= BLOCK_TARGET {
             w.flush_block(dir)?;
@@ -713,14 +712,9 @@ impl Store {
             sync_dir(&dir.join(TREE_DIR))?;
         }
         // 3. The new record ids as a run, merged with the runs it outgrows.
-        let mut new_ids: Vec<(&[u8], u64)> = w
-            .pending_ids
-            .iter()
-            .map(|(k, v)| (k.as_slice(), *v))
-            .collect();
-        new_ids.sort_unstable();
-        let run = w.ids.write_commit(w.next_id_run, &new_ids)?;
-        drop(new_ids);
+        let sorted = w.pending_ids.sorted();
+        let run = w.ids.write_commit(w.next_id_run, &sorted.as_pairs())?;
+        drop(sorted);
         sync_dir(&dir.join(IDS_DIR))?;
         // 4. One transaction makes it all part of the store.
         let st = |e: redb::Error| StoreError::state(&state_path, e);
