@@ -43,7 +43,7 @@ const LAYOUT: &str = "mailtrail-index/4";
 
 /// Memory the writer may buffer before it flushes a segment. Small segments finalise while
 /// documents queue (see [`BATCH`]), so only the last one is finalised with nothing else to do:
-/// against 256 MiB, ingest of 506k records takes 6 % less time and of 10 M records 7–12 % less,
+/// against 256 MiB, ingest of 506k records takes 6 % less time and of 10 M records 5–12 % less,
 /// with a third less memory and an index 2 % larger.
 const WRITER_MEMORY: usize = 64 << 20;
 
