@@ -47,7 +47,8 @@ ingest() { # BIN STORE INPUT
   else
     summary=$( { TIMEFORMAT='%R %U %S -'; time "$1" ingest -q --store "$2" "$3" 2>/dev/null || true; } 2>"$times")
   fi
-  read -r wall user sys rss <"$times"
+  # GNU time puts "Command exited with non-zero status" first when ingest rejected records.
+  read -r wall user sys rss < <(tail -1 "$times")
   new=$(grep -o '[0-9]* new' <<<"$summary" | cut -d' ' -f1)
   printf '%s %s: %.2f s: %.0f events/s; %.1f s of CPU; peak %s KB\n' "$1" "$(basename "$3")" \
     "$wall" "$(echo "${new:-0} / $wall" | bc -l)" "$(echo "$user + $sys" | bc -l)" "$rss"
