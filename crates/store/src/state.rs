@@ -132,6 +132,8 @@ impl StoreMeta {
 pub(crate) const GUID_TAG: u8 = 1;
 /// The first byte of any other packed record id: lower, so these sort before every GUID.
 const TEXT_TAG: u8 = 0;
+// The open batch's ids are sorted in two parts, text ids then GUIDs (`pending_ids.rs`).
+const _: () = assert!(TEXT_TAG < GUID_TAG);
 
 /// Packs a record id for the runs of record ids: a canonical lowercase GUID (the form Microsoft
 /// writes) as its 16 bytes, anything else as its text. Exact both ways: an id written any other
