@@ -68,14 +68,24 @@ fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQu
         },
         // Every event has a record id.
         Clause::Exists { field: ID } => Box::new(AllQuery),
-        Clause::Wildcard { field: ID, pattern } => {
+        Clause::Wildcard { field: ID, pattern } if pattern.to_string() == "*" => Box::new(AllQuery),
+        Clause::Wildcard { field, pattern } if field.kind() == FieldKind::Id => {
             if pattern.to_string() == "*" {
-                Box::new(AllQuery)
+                exists(s, *field)?
             } else {
                 return Err(IndexError::IdWildcard {
+                    field: field.name(),
                     pattern: pattern.to_string(),
                 });
             }
+        }
+        // One hash, matched in the column (identifiers are not terms, see `schema::IdHasher`).
+        Clause::Keyword { field, value } if field.kind() == FieldKind::Id => {
+            let term = Term::from_field_u64(s.field(*field), s.ids.hash(value));
+            Box::new(RangeQuery::new(
+                Bound::Included(term.clone()),
+                Bound::Included(term),
+            ))
         }
         Clause::Keyword { field, value } => {
             let value = lowercase(truncate(value, KEYWORD_MAX_BYTES));

@@ -72,15 +72,22 @@ pub enum IndexError {
         /// Why.
         reason: String,
     },
-    /// `id:` with a wildcard: record ids are looked up whole in the store.
+    /// A wildcard on an identifier field (`id`, `session`, `token`, `message_id` …), built
+    /// through the API: identifiers are matched whole. The query parser refuses such wildcards
+    /// itself.
     #[error(
-        "id:{pattern}: record ids are matched whole, not by wildcard; give the whole id \
-         (`mailtrail show ID` prints its record)"
+        "{field}:{pattern}: {field} is an identifier, matched whole, not by wildcard; give the \
+         whole value, or {field}:* for any"
     )]
     IdWildcard {
+        /// The field.
+        field: &'static str,
         /// The pattern as written.
         pattern: String,
     },
+    /// No random key could be drawn for a new index's identifier hashes.
+    #[error("cannot draw a random key for the index: {0}")]
+    Random(#[source] getrandom::Error),
     /// The store could not be opened to look a record id up.
     #[error("cannot look record ids up in the store: {0}")]
     RecordIds(#[source] mailtrail_store::StoreError),

@@ -34,6 +34,10 @@ pub enum SearchField {
 pub(crate) enum FieldKind {
     /// A whole value, matched case-insensitively, with wildcards.
     Keyword,
+    /// An identifier (session, token, message id …): matched whole and case-insensitively, never
+    /// by wildcard. Most are unique to a few events, and as terms they were a third of the index's
+    /// work; the index keeps a keyed hash of each instead (see `schema::IdHasher`).
+    Id,
     /// Words, matched one by one or as phrases.
     Text,
     /// A signed integer, with comparisons and ranges.
@@ -139,6 +143,8 @@ impl SearchField {
             SearchField::Common(Field::ErrorCode | Field::Asn) | SearchField::OpCount => {
                 FieldKind::Int
             }
+            SearchField::Common(Field::RecordId | Field::Session | Field::Token)
+            | SearchField::MessageId => FieldKind::Id,
             SearchField::Text => FieldKind::Text,
             _ => FieldKind::Keyword,
         }

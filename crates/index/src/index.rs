@@ -23,7 +23,7 @@ use tantivy::{IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument,
 
 use crate::collect::{GroupCounts, MAX_GROUP_FIELDS, TopByTime};
 use crate::compile::{compile, time_range};
-use crate::schema::{IndexSchema, lowercase};
+use crate::schema::{IdHasher, IndexSchema, lowercase};
 use crate::search::timestamp;
 use crate::{
     Cursor, Hit, IndexError, Query, SearchField, SearchOptions, SearchPage, Stats, StatsRequest,
@@ -38,8 +38,10 @@ pub const INDEX_DIR: &str = "index";
 /// FSTs. Most terms are identifiers (sessions, tokens, message ids) that share no structure an FST
 /// could fold, so building FSTs cost a tenth of ingest's CPU and bought nothing. Layout 4: free-text
 /// words are lower-cased without the final-sigma rule and keep only letters and digits, as queries
-/// lower-case them.
-const LAYOUT: &str = "mailtrail-index/4";
+/// lower-case them. Layout 5: identifiers (sessions, tokens, message ids) are keyed hashes in
+/// columns rather than terms, which took a third of the indexing work (see `schema::IdHasher`); the
+/// key is in every commit's payload.
+const LAYOUT: &str = "mailtrail-index/5";
 
 /// Memory the writer may buffer before it flushes a segment. Small segments finalise while
 /// documents queue (see [`BATCH`]), so only the last one is finalised with nothing else to do:
@@ -99,7 +101,8 @@ impl Index {
             source,
         })?;
         let tv = |e| IndexError::tantivy(dir, e);
-        let schema = IndexSchema::new();
+        // A fresh index's key; an index with commits has its own, which `reload` reads.
+        let schema = IndexSchema::new(IdHasher::random().map_err(IndexError::Random)?);
         let directory = MmapDirectory::open(dir).map_err(|e| tv(e.into()))?;
         let index = tantivy::Index::open_or_create(directory, schema.schema.clone()).map_err(
             |e| match e {
@@ -163,7 +166,11 @@ impl Index {
                 .collect();
             attempts += 1;
             if committed == seen || attempts >= 5 {
-                self.watermark = parse_payload(&self.dir, metas.payload.as_deref())?;
+                if let Some((watermark, ids)) = parse_payload(&self.dir, metas.payload.as_deref())?
+                {
+                    self.watermark = watermark;
+                    self.schema.ids = ids;
+                }
                 self.searcher = searcher;
                 self.next_seq = self.next_seq.max(self.watermark);
                 return Ok(());
@@ -235,7 +242,7 @@ impl Index {
             let mut prepared = w
                 .prepare_commit()
                 .map_err(|e| IndexError::tantivy(&self.dir, e))?;
-            prepared.set_payload(&format!("{LAYOUT} watermark={watermark}"));
+            prepared.set_payload(&payload(watermark, self.schema.ids));
             prepared
                 .commit()
                 .map_err(|e| IndexError::tantivy(&self.dir, e))?;
@@ -291,7 +298,7 @@ impl Index {
             self.next_seq = self.watermark;
             return (Ok(value), Err(err));
         }
-        prepared.set_payload(&format!("{LAYOUT} watermark={watermark}"));
+        prepared.set_payload(&payload(watermark, self.schema.ids));
         if let Err(e) = prepared.commit() {
             return (Ok(value), Err(tv(e)));
         }
@@ -502,17 +509,28 @@ impl Index {
     }
 }
 
-/// Reads the watermark from a commit payload; an index never committed has watermark 0.
-fn parse_payload(dir: &Path, payload: Option<&str>) -> Result<u64, IndexError> {
-    let Some(p) = payload else { return Ok(0) };
+/// What a commit records besides its segments: the layout, the watermark and the identifier key.
+fn payload(watermark: u64, ids: IdHasher) -> String {
+    format!("{LAYOUT} watermark={watermark} ids={}", ids.to_hex())
+}
+
+/// Reads [`payload`]; `None` for an index without commits.
+fn parse_payload(dir: &Path, payload: Option<&str>) -> Result<Option<(u64, IdHasher)>, IndexError> {
+    let Some(p) = payload else { return Ok(None) };
     let outdated = || IndexError::Outdated {
         path: dir.to_owned(),
         found: p.to_owned(),
         expected: LAYOUT,
     };
     let rest = p.strip_prefix(LAYOUT).ok_or_else(outdated)?;
-    rest.trim()
-        .strip_prefix("watermark=")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(outdated)
+    let mut watermark = None;
+    let mut ids = None;
+    for item in rest.split_ascii_whitespace() {
+        match item.split_once('=') {
+            Some(("watermark", n)) => watermark = n.parse().ok(),
+            Some(("ids", key)) => ids = IdHasher::from_hex(key),
+            _ => return Err(outdated()),
+        }
+    }
+    watermark.zip(ids).map(Some).ok_or_else(outdated)
 }

@@ -10,12 +10,16 @@
 //!   `stats --by` can group by it;
 //! * free text: words with positions (for phrases), no norms (results are ordered by time, never
 //!   by relevance);
+//! * identifiers (sessions, tokens, message ids): a column of keyed 64-bit hashes, see
+//!   [`IdHasher`];
 //! * time, IP, numbers: columns only; ranges and CIDR blocks scan the column.
 
 use std::borrow::Cow;
+use std::hash::Hasher;
 use std::net::{IpAddr, Ipv6Addr};
 
 use mailtrail_event::{AuditEvent, Field, FieldValue};
+use siphasher::sip::SipHasher13;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field as TField, IndexRecordOption, IpAddrOptions,
     NumericOptions, Schema, TextFieldIndexing, TextOptions,
@@ -44,13 +48,15 @@ pub(crate) const KEYWORD_MAX_BYTES: usize = 1024;
 pub(crate) struct IndexSchema {
     pub(crate) schema: Schema,
     pub(crate) seq: TField,
-    /// Every searchable field but the record id (looked up in the store) and its handle, in
-    /// [`SearchField::all`] order.
-    fields: Vec<(SearchField, TField)>,
+    /// Every searchable field but the record id (looked up in the store), its kind and its
+    /// handle, in [`SearchField::all`] order.
+    fields: Vec<(SearchField, FieldKind, TField)>,
+    /// The hash of identifier fields; its key is the index's own.
+    pub(crate) ids: IdHasher,
 }
 
 impl IndexSchema {
-    pub(crate) fn new() -> IndexSchema {
+    pub(crate) fn new(ids: IdHasher) -> IndexSchema {
         let mut b = Schema::builder();
         let seq = b.add_u64_field(SEQ, NumericOptions::default().set_fast());
         let mut fields = Vec::new();
@@ -58,7 +64,8 @@ impl IndexSchema {
         // were a unique term per event, a third of its size and indexing time.
         for f in SearchField::all().filter(|f| *f != SearchField::Common(Field::RecordId)) {
             let name = f.name();
-            let handle = match f.kind() {
+            let kind = f.kind();
+            let handle = match kind {
                 FieldKind::Keyword => {
                     let indexing = TextFieldIndexing::default()
                         .set_tokenizer(KEYWORD_TOKENIZER)
@@ -78,6 +85,7 @@ impl IndexSchema {
                         .set_fieldnorms(false);
                     b.add_text_field(name, TextOptions::default().set_indexing_options(indexing))
                 }
+                FieldKind::Id => b.add_u64_field(name, NumericOptions::default().set_fast()),
                 FieldKind::Int => b.add_i64_field(name, NumericOptions::default().set_fast()),
                 FieldKind::Ip => b.add_ip_addr_field(name, IpAddrOptions::default().set_fast()),
                 FieldKind::Time => b.add_date_field(
@@ -90,12 +98,13 @@ impl IndexSchema {
                     b.add_bool_field(name, NumericOptions::default().set_indexed().set_fast())
                 }
             };
-            fields.push((f, handle));
+            fields.push((f, kind, handle));
         }
         IndexSchema {
             schema: b.build(),
             seq,
             fields,
+            ids,
         }
     }
 
@@ -105,8 +114,8 @@ impl IndexSchema {
         // and the seq field is a harmless stand-in that keeps this total.
         self.fields
             .iter()
-            .find(|(g, _)| *g == f)
-            .map_or(self.seq, |(_, h)| *h)
+            .find(|(g, _, _)| *g == f)
+            .map_or(self.seq, |(_, _, h)| *h)
     }
 
     /// Registers the tokenizers the schema names. tantivy does not persist custom tokenizers, so
@@ -122,7 +131,7 @@ impl IndexSchema {
     pub(crate) fn document(&self, seq: u64, ev: &AuditEvent) -> TantivyDocument {
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.seq, seq);
-        for &(f, handle) in &self.fields {
+        for &(f, kind, handle) in &self.fields {
             match f {
                 SearchField::Common(Field::Time) => doc.add_date(handle, date(ev.time)),
                 SearchField::Common(Field::ClientIp) => {
@@ -132,7 +141,7 @@ impl IndexSchema {
                 }
                 SearchField::Common(common) => match common.value(ev) {
                     Some(FieldValue::Text(s)) if !s.is_empty() => {
-                        doc.add_text(handle, truncate(&s, KEYWORD_MAX_BYTES));
+                        self.add_whole(&mut doc, kind, handle, &s)
                     }
                     Some(FieldValue::Int(n)) => doc.add_i64(handle, n),
                     Some(FieldValue::Bool(b)) => doc.add_bool(handle, b),
@@ -150,7 +159,7 @@ impl IndexSchema {
                 }
                 SearchField::MessageId => {
                     for id in ev.mail_access.iter().flat_map(|m| m.message_ids()) {
-                        doc.add_text(handle, truncate(id, KEYWORD_MAX_BYTES));
+                        self.add_whole(&mut doc, kind, handle, id);
                     }
                 }
                 SearchField::Touches => {
@@ -166,6 +175,78 @@ impl IndexSchema {
             }
         }
         doc
+    }
+
+    /// Adds a whole value of a keyword or identifier field.
+    fn add_whole(&self, doc: &mut TantivyDocument, kind: FieldKind, handle: TField, value: &str) {
+        if kind == FieldKind::Id {
+            doc.add_u64(handle, self.ids.hash(value));
+        } else {
+            doc.add_text(handle, truncate(value, KEYWORD_MAX_BYTES));
+        }
+    }
+}
+
+/// The hash the index keeps of an identifier: SipHash-1-3 of the value lower-cased, under a key
+/// drawn at random when the index is created and kept in its commits.
+///
+/// Keyed, because whoever writes a record chooses some of its identifiers (a sender picks the
+/// `InternetMessageId` of a message): without the key nobody can make one identifier's hash
+/// equal another's, and a search for a victim's message can never be made to return the
+/// attacker's. 64 bits, so that distinct identifiers collide by chance with odds of about
+/// n² / 2⁶⁵: one in 400,000 for a store of 10 million.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IdHasher {
+    key: [u8; 16],
+}
+
+impl IdHasher {
+    /// A hasher under a fresh random key.
+    pub(crate) fn random() -> Result<IdHasher, getrandom::Error> {
+        let mut key = [0; 16];
+        getrandom::fill(&mut key)?;
+        Ok(IdHasher { key })
+    }
+
+    /// The key as 32 hexadecimal digits, as commits keep it.
+    pub(crate) fn to_hex(self) -> String {
+        self.key.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Reads a key written by [`to_hex`](Self::to_hex).
+    pub(crate) fn from_hex(hex: &str) -> Option<IdHasher> {
+        if hex.len() != 32 || !hex.is_ascii() {
+            return None;
+        }
+        let mut key = [0; 16];
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(IdHasher { key })
+    }
+
+    /// The hash of `value`, the same in any letter case.
+    pub(crate) fn hash(self, value: &str) -> u64 {
+        let mut h = SipHasher13::new_with_key(&self.key);
+        if value.is_ascii() {
+            // Most identifiers: lower-cased on the stack, a chunk at a time.
+            let mut buf = [0u8; 64];
+            for chunk in value.as_bytes().chunks(buf.len()) {
+                let lower = &mut buf[..chunk.len()];
+                lower.copy_from_slice(chunk);
+                lower.make_ascii_lowercase();
+                h.write(lower);
+            }
+        } else {
+            h.write(lowercase(value).as_bytes());
+        }
+        h.finish()
+    }
+}
+
+impl std::fmt::Debug for IdHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdHasher(..)")
     }
 }
 
@@ -463,7 +544,7 @@ mod tests {
 
     #[test]
     fn every_search_field_but_the_record_id_has_its_own_handle() {
-        let s = IndexSchema::new();
+        let s = IndexSchema::new(IdHasher::random().unwrap());
         let id = SearchField::Common(Field::RecordId);
         assert_eq!(s.field(id), s.seq, "record ids are looked up in the store");
         let mut handles: Vec<_> = SearchField::all()
@@ -475,5 +556,29 @@ mod tests {
         handles.sort();
         handles.dedup();
         assert_eq!(handles.len(), n);
+    }
+
+    #[test]
+    fn identifier_hashes_ignore_case_and_depend_on_the_key() {
+        let a = IdHasher::random().unwrap();
+        let b = IdHasher::random().unwrap();
+        let long = format!("<{}@EURPRD.PROD.OUTLOOK.COM>", "AbCdEf0123".repeat(20));
+        assert_eq!(a.hash(&long), a.hash(&long.to_lowercase()));
+        assert_eq!(a.hash("ÜNAL-Session"), a.hash("ünal-session"));
+        assert_ne!(a.hash(&long), a.hash(&long[1..]));
+        assert_ne!(a.hash(&long), b.hash(&long));
+        // Hashing in chunks on the stack is the same as hashing the lower-cased value at once.
+        let mut whole = SipHasher13::new_with_key(&a.key);
+        whole.write(long.to_lowercase().as_bytes());
+        assert_eq!(a.hash(&long), whole.finish());
+    }
+
+    #[test]
+    fn identifier_keys_round_trip_through_hex() {
+        let a = IdHasher::random().unwrap();
+        assert_eq!(IdHasher::from_hex(&a.to_hex()), Some(a));
+        assert_eq!(IdHasher::from_hex("00"), None);
+        assert_eq!(IdHasher::from_hex(&"zz".repeat(16)), None);
+        assert_eq!(IdHasher::from_hex(&"é".repeat(16)), None);
     }
 }

@@ -335,6 +335,32 @@ fn free_text_reaches_parameters_and_folders_and_ids_their_fields() {
 }
 
 #[test]
+fn identifiers_are_found_by_every_handle_and_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_session = |session: &str| AuditEvent {
+        session_id: Some(session.into()),
+        ..event("2026-01-01T00:00:00Z", "a@x.com", "MailItemsAccessed")
+    };
+    // Two handles on a new index, each with a key of its own until one commits: the second writer
+    // must take the committed key, or its identifiers would never be found.
+    let mut first = Index::open(dir.path()).unwrap();
+    let mut second = Index::open(dir.path()).unwrap();
+    first.add(0, &with_session("Session-A")).unwrap();
+    first.commit(1).unwrap();
+    first.close().unwrap();
+    second.add(1, &with_session("session-b")).unwrap();
+    second.commit(2).unwrap();
+    second.close().unwrap();
+    let reopened = Index::open(dir.path()).unwrap();
+    assert_eq!(search(&reopened, "session:session-a"), [0]);
+    assert_eq!(search(&reopened, "SessionId:\"SESSION-B\""), [1]);
+    assert_eq!(search(&reopened, "session:*").len(), 2);
+    assert_eq!(search(&reopened, "session:session-c"), Vec::<u64>::new());
+    let err = Query::parse("session:session-*").unwrap_err();
+    assert!(err.to_string().contains("matched whole"), "{err}");
+}
+
+#[test]
 fn timeline_includes_changes_made_to_a_mailbox_by_others() {
     let dir = tempfile::tempdir().unwrap();
     let mut index = Index::open(dir.path()).unwrap();

@@ -53,6 +53,18 @@ const IPS: &[&str] = &[
     "2603:1026::5",
 ];
 const TENANTS: &[&str] = &["tenant-a", "tenant-b"];
+/// Identifiers, two of them differing only in their last character and in letter case.
+const SESSIONS: &[&str] = &[
+    "3f2c9a1e-0b7d-4c55-9e21-7d0c4b1a2e3f",
+    "3F2C9A1E-0B7D-4C55-9E21-7D0C4B1A2E40",
+    "s-1",
+];
+const TOKENS: &[&str] = &["x5M2hnGhFkqxQ5yX0vUFAA", "x5m2hnghfkqxq5yx0vufab"];
+const MESSAGES: &[&str] = &[
+    "<CAF=x1@mail.contoso.com>",
+    "<caf=x2@mail.contoso.com>",
+    "<AM0PR01MB1234@eurprd01.prod.outlook.com>",
+];
 /// 2026-01-01T00:00:00Z.
 const EPOCH: i64 = 1_767_225_600;
 
@@ -81,12 +93,18 @@ fn event() -> impl Strategy<Value = AuditEvent> {
             proptest::collection::vec(pick(FOLDERS), 0..3),
             any::<bool>(),
         ),
+        (
+            proptest::option::of(pick(SESSIONS)),
+            proptest::option::of(pick(TOKENS)),
+            proptest::collection::vec(pick(MESSAGES), 0..3),
+        ),
     )
         .prop_map(
             |(
                 (secs, nanos, user, op, tenant),
                 (app, agent, ip, owner),
                 (count, throttled, folders, bind),
+                (session, token, messages),
             )| {
                 let mail_access = (op == "MailItemsAccessed").then(|| MailAccess {
                     access_type: Some(if bind {
@@ -102,6 +120,10 @@ fn event() -> impl Strategy<Value = AuditEvent> {
                             path: Some((*p).into()),
                             ..Default::default()
                         })
+                        .chain((bind && !messages.is_empty()).then(|| Folder {
+                            message_ids: messages.iter().map(|m| (*m).into()).collect(),
+                            ..Default::default()
+                        }))
                         .collect(),
                 });
                 AuditEvent {
@@ -115,6 +137,8 @@ fn event() -> impl Strategy<Value = AuditEvent> {
                     user_agent: agent.map(Into::into),
                     client_ip: ip.and_then(|s| s.parse().ok()),
                     mailbox_owner_upn: owner.map(Into::into),
+                    session_id: session.map(Into::into),
+                    unique_token_id: token.map(Into::into),
                     mail_access,
                     ..Default::default()
                 }
@@ -168,6 +192,26 @@ fn leaf() -> impl Strategy<Value = String> {
         Just("folder:*inbox*".to_owned()),
         pick(USERS).prop_map(|u| format!("mailbox:\"{u}\"")),
         pick(TENANTS).prop_map(|t| format!("tenant:{t}")),
+        (pick(SESSIONS), any::<bool>()).prop_map(|(id, upper)| format!(
+            "session:\"{}\"",
+            if upper {
+                id.to_uppercase()
+            } else {
+                id.to_lowercase()
+            }
+        )),
+        Just("SessionId:*".to_owned()),
+        pick(TOKENS).prop_map(|t| format!("token:{t}")),
+        Just("token:*".to_owned()),
+        (pick(MESSAGES), any::<bool>()).prop_map(|(id, upper)| format!(
+            "message_id:\"{}\"",
+            if upper {
+                id.to_uppercase()
+            } else {
+                id.to_lowercase()
+            }
+        )),
+        Just("msgid:*".to_owned()),
         pick(&[
             "outlook",
             "Python",
@@ -262,6 +306,13 @@ fn keyword_values(ev: &AuditEvent, f: SearchField) -> Vec<String> {
             .and_then(|m| m.access_type.as_ref())
             .map(|a| a.to_string())
             .into_iter()
+            .collect(),
+        SearchField::Common(Field::Session) => ev.session_id.iter().cloned().collect(),
+        SearchField::Common(Field::Token) => ev.unique_token_id.iter().cloned().collect(),
+        SearchField::MessageId => ma
+            .into_iter()
+            .flat_map(|m| &m.folders)
+            .flat_map(|f| f.message_ids.iter().cloned())
             .collect(),
         SearchField::Folder => ma
             .into_iter()

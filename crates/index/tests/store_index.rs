@@ -6,7 +6,8 @@
 use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat};
 use mailtrail_index::{
-    Index, IndexError, Query, SearchOptions, catch_up, catch_up_report, reindex,
+    Clause, Expr, Index, IndexError, Query, SearchField, SearchOptions, catch_up, catch_up_report,
+    reindex,
 };
 use mailtrail_store::{OpenMode, SignerConfig, Store};
 
@@ -129,14 +130,23 @@ fn record_ids_are_found_through_the_store() {
     assert!(!hits.contains(&6));
     assert!(seqs(&index, "id:00000000-0000-4000-8000-999999999999").is_empty());
     assert_eq!(seqs(&index, "id:*").len(), 60);
+    let err = Query::parse("id:00000000-0000*").unwrap_err();
+    assert!(err.to_string().contains("matched whole"), "{err}");
+    // The same clause built through the API, which the parser never sees.
+    let Expr::Clause(Clause::Wildcard { pattern, .. }) =
+        Query::parse("user:00000000-0000*").unwrap().expr().clone()
+    else {
+        panic!("a wildcard on a keyword field");
+    };
+    let wildcard = Query::from_expr(Expr::Clause(Clause::Wildcard {
+        field: SearchField::from_name("id").unwrap(),
+        pattern,
+    }));
     let err = index
-        .search(
-            &Query::parse("id:00000000-0000*").unwrap(),
-            &SearchOptions::default(),
-        )
+        .search(&wildcard, &SearchOptions::default())
         .unwrap_err();
     assert!(matches!(err, IndexError::IdWildcard { .. }), "{err}");
-    assert!(err.to_string().contains("matched whole"));
+    assert!(err.to_string().contains("matched whole"), "{err}");
 }
 
 #[test]

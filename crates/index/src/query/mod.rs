@@ -443,6 +443,11 @@ pub enum QueryErrorKind {
     /// A wildcard on a field that has no text.
     #[error("field '{0}' takes no wildcard")]
     WildcardNotSupported(&'static str),
+    /// A wildcard inside an identifier (`session:abc*`): identifiers are matched whole.
+    #[error(
+        "field '{0}' holds identifiers, matched whole: give the whole value, or '{0}:*' for any"
+    )]
+    WholeIdentifier(&'static str),
     /// A phrase on a field that is not text.
     #[error("field '{0}' takes no phrase")]
     PhraseNotSupported(&'static str),

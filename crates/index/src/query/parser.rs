@@ -566,6 +566,13 @@ fn field_clause(field: SearchField, value: Value) -> Result<Clause, QueryError> 
             kind: QueryErrorKind::RangeNotSupported(name),
         }),
         (FieldKind::Keyword, Value::Word(w)) if w.is_bare_star() => Ok(Clause::Exists { field }),
+        (FieldKind::Id, Value::Word(w)) if w.is_bare_star() => Ok(Clause::Exists { field }),
+        (FieldKind::Id, Value::Word(w)) if w.has_wildcard() => Err(QueryError {
+            column: w.column,
+            kind: QueryErrorKind::WholeIdentifier(name),
+        }),
+        (FieldKind::Id, Value::Word(w)) => Ok(keyword(field, &w.text())),
+        (FieldKind::Id, Value::Phrase(p, _)) => Ok(keyword(field, &p)),
         (FieldKind::Keyword, Value::Word(w)) if w.has_wildcard() => Ok(Clause::Wildcard {
             field,
             pattern: w.pattern(),
@@ -579,7 +586,7 @@ fn field_clause(field: SearchField, value: Value) -> Result<Clause, QueryError> 
             },
             _ => Clause::Exists { field },
         }),
-        (FieldKind::Keyword, Value::Range { column, .. }) => Err(QueryError {
+        (FieldKind::Keyword | FieldKind::Id, Value::Range { column, .. }) => Err(QueryError {
             column,
             kind: QueryErrorKind::RangeNotSupported(name),
         }),
