@@ -34,12 +34,13 @@ pub enum IndexError {
     },
     /// The index was built by a version of mailtrail with another index layout.
     #[error(
-        "the index at {path} has layout {found:?}, this mailtrail reads {expected:?}: run `mailtrail reindex`"
+        "the index at {path} was built by another version of mailtrail ({found}; this one reads \
+         {expected}): run `mailtrail reindex`"
     )]
     Outdated {
         /// The index directory.
         path: PathBuf,
-        /// The layout found.
+        /// The layout found, or what differs.
         found: String,
         /// The layout this version writes.
         expected: &'static str,

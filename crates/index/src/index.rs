@@ -106,9 +106,9 @@ impl Index {
         let directory = MmapDirectory::open(dir).map_err(|e| tv(e.into()))?;
         let index = tantivy::Index::open_or_create(directory, schema.schema.clone()).map_err(
             |e| match e {
-                tantivy::TantivyError::SchemaError(found) => IndexError::Outdated {
+                tantivy::TantivyError::SchemaError(_) => IndexError::Outdated {
                     path: dir.to_owned(),
-                    found,
+                    found: "other fields".to_owned(),
                     expected: LAYOUT,
                 },
                 e => tv(e),
@@ -517,9 +517,14 @@ fn payload(watermark: u64, ids: IdHasher) -> String {
 /// Reads [`payload`]; `None` for an index without commits.
 fn parse_payload(dir: &Path, payload: Option<&str>) -> Result<Option<(u64, IdHasher)>, IndexError> {
     let Some(p) = payload else { return Ok(None) };
+    // Only the layout: the rest holds the identifier key, which has no place in messages.
     let outdated = || IndexError::Outdated {
         path: dir.to_owned(),
-        found: p.to_owned(),
+        found: p
+            .split_ascii_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
         expected: LAYOUT,
     };
     let rest = p.strip_prefix(LAYOUT).ok_or_else(outdated)?;

@@ -361,6 +361,40 @@ fn identifiers_are_found_by_every_handle_and_after_reopening() {
 }
 
 #[test]
+fn an_index_of_another_version_asks_for_reindex_without_showing_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    index
+        .add(0, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
+        .unwrap();
+    index.commit(1).unwrap();
+    index.close().unwrap();
+    let meta = dir.path().join("index/meta.json");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let key = text.split("ids=").nth(1).unwrap()[..32].to_owned();
+    std::fs::write(
+        &meta,
+        text.replace("mailtrail-index/5", "mailtrail-index/4"),
+    )
+    .unwrap();
+    let err = Index::open(dir.path()).unwrap_err();
+    assert!(matches!(err, IndexError::Outdated { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("mailtrail-index/4"), "{message}");
+    assert!(message.contains("mailtrail reindex"), "{message}");
+    assert!(!message.contains(&key), "{message}");
+
+    // An index with other fields altogether.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir(other.path().join("index")).unwrap();
+    let mut schema = tantivy::schema::Schema::builder();
+    schema.add_text_field("body", tantivy::schema::TEXT);
+    tantivy::Index::create_in_dir(other.path().join("index"), schema.build()).unwrap();
+    let err = Index::open(other.path()).unwrap_err();
+    assert!(err.to_string().contains("mailtrail reindex"), "{err}");
+}
+
+#[test]
 fn timeline_includes_changes_made_to_a_mailbox_by_others() {
     let dir = tempfile::tempdir().unwrap();
     let mut index = Index::open(dir.path()).unwrap();
