@@ -11,8 +11,8 @@ use tantivy::schema::IndexRecordOption;
 
 use crate::fields::FieldKind;
 use crate::guard::SafeSeek;
-use crate::query::{Clause, Expr, WildcardPattern};
-use crate::schema::{IndexSchema, KEYWORD_MAX_BYTES, date, lowercase, truncate};
+use crate::query::{Clause, Expr, WildcardPart, WildcardPattern};
+use crate::schema::{IndexSchema, KEYWORD_MAX_BYTES, WORDS_IN_KEYWORDS, date, lowercase, truncate};
 use crate::{IndexError, SearchField};
 
 /// Finds the store sequence number of a record id: record ids are not in the index (each is
@@ -96,17 +96,33 @@ fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQu
         Clause::Exists { field } => exists(s, *field)?,
         Clause::Words { words } => {
             let f = s.field(SearchField::Text);
-            let terms: Vec<Term> = words
-                .iter()
-                .map(|w| Term::from_field_text(f, &lowercase(w)))
-                .collect();
-            match terms.as_slice() {
-                [] => Box::new(EmptyQuery),
+            let words: Vec<String> = words.iter().map(|w| lowercase(w).into_owned()).collect();
+            let terms: Vec<Term> = words.iter().map(|w| Term::from_field_text(f, w)).collect();
+            let text: Box<dyn TQuery> = match terms.as_slice() {
+                [] => return Ok(Box::new(EmptyQuery)),
                 [one] => Box::new(TermQuery::new(one.clone(), IndexRecordOption::Basic)),
                 _ => Box::new(SafeSeek(Box::new(PhraseQuery::new(terms)))),
-            }
+            };
+            let core = words
+                .iter()
+                .map(|w| ascii_word(w).then(|| regex_syntax::escape(w)))
+                .collect::<Option<Vec<_>>>()
+                .map(|w| w.join(&format!("{SEPARATOR}+")));
+            free_text(s, text, core)?
         }
-        Clause::WordWildcard { pattern } => regex(s, SearchField::Text, pattern)?,
+        Clause::WordWildcard { pattern } => {
+            let pattern = pattern.to_lowercase();
+            let core = pattern
+                .parts()
+                .iter()
+                .map(|part| match part {
+                    WildcardPart::Literal(l) => ascii_word(l).then(|| regex_syntax::escape(l)),
+                    WildcardPart::AnyRun => Some("[a-z0-9]*".to_owned()),
+                    WildcardPart::AnyChar => Some("[a-z0-9]".to_owned()),
+                })
+                .collect();
+            free_text(s, regex(s, SearchField::Text, &pattern)?, core)?
+        }
         Clause::Int { field, from, to } => {
             let f = s.field(*field);
             range(
@@ -131,6 +147,41 @@ fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQu
             IndexRecordOption::Basic,
         )),
     })
+}
+
+/// Any ASCII character.
+const ASCII: &str = r"[\x00-\x7F]";
+
+/// An ASCII character that is not a letter or digit: what separates words in a lower-cased ASCII
+/// keyword. Upper-case letters are excluded too, though lower-cased keywords have none.
+const SEPARATOR: &str = r"[\x00-/:-@\[-`{-\x7F]";
+
+/// Whether `w` is a word as free text cuts them, in ASCII: letters and digits only.
+fn ascii_word(w: &str) -> bool {
+    !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A free-text query: the text field's `text`, or a value of a [`WORDS_IN_KEYWORDS`] field whose
+/// words match `core`, a regular expression over whole lower-cased ASCII words (`None` when the
+/// words are not ASCII: such values are in the text field as well). Free text leaves those values
+/// to their fields, so their words are found in the fields' dictionaries, whose values are few
+/// (operations, users, user agents, folders), and only ever in ASCII terms.
+fn free_text(
+    s: &IndexSchema,
+    text: Box<dyn TQuery>,
+    core: Option<String>,
+) -> Result<Box<dyn TQuery>, IndexError> {
+    let Some(core) = core else { return Ok(text) };
+    let re = format!("(?:{ASCII}*{SEPARATOR})?{core}(?:{SEPARATOR}{ASCII}*)?");
+    let mut clauses = vec![(Occur::Should, text)];
+    for field in WORDS_IN_KEYWORDS {
+        let q = RegexQuery::from_pattern(&re, s.field(field)).map_err(|e| IndexError::Pattern {
+            pattern: core.clone(),
+            reason: e.to_string(),
+        })?;
+        clauses.push((Occur::Should, Box::new(q)));
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
 }
 
 /// A range over a column; both ends open means "has a value".

@@ -40,8 +40,9 @@ pub const INDEX_DIR: &str = "index";
 /// words are lower-cased without the final-sigma rule and keep only letters and digits, as queries
 /// lower-case them. Layout 5: identifiers (sessions, tokens, message ids) are keyed hashes in
 /// columns rather than terms, which took a third of the indexing work (see `schema::IdHasher`); the
-/// key is in every commit's payload.
-const LAYOUT: &str = "mailtrail-index/5";
+/// key is in every commit's payload. Layout 6: free text leaves out the values that a few keyword
+/// fields hold whole (see `schema::WORDS_IN_KEYWORDS`); queries find those words in the fields.
+const LAYOUT: &str = "mailtrail-index/6";
 
 /// Memory the writer may buffer before it flushes a segment. Small segments finalise while
 /// documents queue (see [`BATCH`]), so only the last one is finalised with nothing else to do:

@@ -415,9 +415,51 @@ pub(crate) fn touched_mailboxes(ev: &AuditEvent) -> Vec<Cow<'_, str>> {
     out
 }
 
-/// The values free text searches, each its own value so that a phrase never spans two of them,
-/// each once.
+/// Keyword fields whose values free text leaves to them: a free-text query reads these values'
+/// words from the field's own dictionary (see `compile::free_text`), where the value is whole and
+/// lower-cased. They are most of the words of a typical record (the operation, the user, the user
+/// agent, the folders of a mail read): on simulated UAL the text field holds 2.1 words per record
+/// instead of 15.8.
+pub(crate) const WORDS_IN_KEYWORDS: [SearchField; 7] = [
+    SearchField::Common(Field::Operation),
+    SearchField::Common(Field::Result),
+    SearchField::Common(Field::User),
+    SearchField::Common(Field::UserAgent),
+    SearchField::Common(Field::Mailbox),
+    SearchField::Common(Field::AppName),
+    SearchField::Folder,
+];
+
+/// Whether a value of a [`WORDS_IN_KEYWORDS`] field can be left out of free text: in ASCII the
+/// field's lower-casing and free text's agree letter for letter, and under the keyword limit the
+/// field holds the whole value. Other values stay in free text as well.
+fn words_in_keyword(value: &str) -> bool {
+    value.is_ascii() && value.len() < KEYWORD_MAX_BYTES
+}
+
+/// The values free text indexes, each its own value so that a phrase never spans two of them,
+/// each once: every text the record holds but identifiers, less the values its
+/// [`WORDS_IN_KEYWORDS`] fields hold (see [`words_in_keyword`]).
 pub(crate) fn free_text(ev: &AuditEvent) -> Vec<&str> {
+    // The values of the WORDS_IN_KEYWORDS fields, as `Field::value` and `folders` read them.
+    let sign_in_app = ev
+        .sign_in
+        .as_deref()
+        .and_then(|s| s.app_display_name.as_deref());
+    let keyword_values: Vec<&str> = [
+        Some(ev.operation.as_str()),
+        ev.result_status.as_deref(),
+        ev.user_id.as_deref(),
+        ev.user_agent.as_deref(),
+        ev.mailbox(),
+        sign_in_app,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(folders(ev))
+    .filter(|v| words_in_keyword(v))
+    .collect();
+
     let mut out: Vec<&str> = vec![ev.operation.as_str()];
     let opt = [
         ev.user_id.as_deref(),
@@ -454,11 +496,11 @@ pub(crate) fn free_text(ev: &AuditEvent) -> Vec<&str> {
         }
     }
     // A value met twice (the user agent in its field and in ExtendedProperties, the user as their
-    // own mailbox's owner) would only add the same words again: a fifth of the words of a typical
-    // record. Term matching and phrases within one value are unchanged.
+    // own mailbox's owner) would only add the same words again. Term matching and phrases within
+    // one value are unchanged.
     let mut unique = Vec::with_capacity(out.len());
     for s in out {
-        if !s.is_empty() && !unique.contains(&s) {
+        if !s.is_empty() && !unique.contains(&s) && !keyword_values.contains(&s) {
             unique.push(s);
         }
     }
@@ -499,27 +541,48 @@ mod tests {
     }
 
     #[test]
-    fn free_text_lists_each_value_once() {
+    fn free_text_leaves_ascii_keyword_values_to_their_fields() {
+        let long_agent = format!("Mozilla/5.0 {}", "x".repeat(KEYWORD_MAX_BYTES));
         let ev = AuditEvent {
-            operation: "UserLoggedIn".into(),
-            user_id: Some("a@contoso.com".into()),
+            workload: Some("Exchange".into()),
+            operation: "New-InboxRule".into(),
+            user_id: Some("Ünal@contoso.com".into()),
             mailbox_owner_upn: Some("a@contoso.com".into()),
             user_agent: Some("Mozilla/5.0 (Windows NT 10.0)".into()),
+            parameters: vec![
+                NameValue {
+                    name: "ForwardTo".into(),
+                    value: "x@evil.example".into(),
+                },
+                NameValue {
+                    name: "Identity".into(),
+                    value: "a@contoso.com".into(),
+                },
+            ],
             extended_properties: vec![NameValue {
                 name: "UserAgent".into(),
                 value: "Mozilla/5.0 (Windows NT 10.0)".into(),
             }],
             ..Default::default()
         };
+        // The operation, the mailbox and the user agent are in their keyword fields, wherever
+        // else they appear; the user is not ASCII, so free text keeps it.
         assert_eq!(
             free_text(&ev),
             [
-                "UserLoggedIn",
-                "a@contoso.com",
-                "Mozilla/5.0 (Windows NT 10.0)",
+                "Ünal@contoso.com",
+                "ForwardTo",
+                "x@evil.example",
+                "Identity",
                 "UserAgent"
             ]
         );
+        // A value the keyword field holds only in part stays in free text.
+        let ev = AuditEvent {
+            user_agent: Some(long_agent.clone()),
+            ..ev
+        };
+        assert!(free_text(&ev).contains(&long_agent.as_str()));
     }
 
     #[test]

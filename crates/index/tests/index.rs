@@ -372,15 +372,17 @@ fn an_index_of_another_version_asks_for_reindex_without_showing_its_key() {
     let meta = dir.path().join("index/meta.json");
     let text = std::fs::read_to_string(&meta).unwrap();
     let key = text.split("ids=").nth(1).unwrap()[..32].to_owned();
+    let layout = text.split("mailtrail-index/").nth(1).unwrap();
+    let layout = &layout[..layout.find(' ').unwrap()];
     std::fs::write(
         &meta,
-        text.replace("mailtrail-index/5", "mailtrail-index/4"),
+        text.replace(&format!("mailtrail-index/{layout}"), "mailtrail-index/0"),
     )
     .unwrap();
     let err = Index::open(dir.path()).unwrap_err();
     assert!(matches!(err, IndexError::Outdated { .. }), "{err}");
     let message = err.to_string();
-    assert!(message.contains("mailtrail-index/4"), "{message}");
+    assert!(message.contains("mailtrail-index/0"), "{message}");
     assert!(message.contains("mailtrail reindex"), "{message}");
     assert!(!message.contains(&key), "{message}");
 
@@ -392,6 +394,46 @@ fn an_index_of_another_version_asks_for_reindex_without_showing_its_key() {
     tantivy::Index::create_in_dir(other.path().join("index"), schema.build()).unwrap();
     let err = Index::open(other.path()).unwrap_err();
     assert!(err.to_string().contains("mailtrail reindex"), "{err}");
+}
+
+#[test]
+fn free_text_finds_whole_words_of_values_left_to_keyword_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    let mut read = event(
+        "2026-01-01T00:00:00Z",
+        "Alice.Evans@Contoso.com",
+        "MailItemsAccessed",
+    );
+    read.user_agent = Some("Mozilla/5.0 (Windows NT 10.0; Win64) Outlook/16.0".into());
+    read.result_status = Some("Succeeded".into());
+    // Longer than a keyword holds: its words beyond the first KiB are in free text only.
+    let mut send = event("2026-01-02T00:00:00Z", "bob@contoso.com", "Send");
+    send.user_agent = Some(format!("LongAgent/1.0 {} tailword", "x".repeat(1100)));
+    index.add(0, &read).unwrap();
+    index.add(1, &send).unwrap();
+    index.commit(2).unwrap();
+    let none = Vec::<u64>::new();
+    assert_eq!(search(&index, "outlook"), [0]);
+    assert_eq!(search(&index, "OUTLOOK succeeded"), [0]);
+    assert_eq!(search(&index, "outloo"), none, "words match whole");
+    assert_eq!(search(&index, "indows"), none);
+    assert_eq!(search(&index, "\"windows nt\""), [0]);
+    assert_eq!(
+        search(&index, "\"nt windows\""),
+        none,
+        "phrases keep their order"
+    );
+    assert_eq!(search(&index, "\"evans contoso\""), [0]);
+    assert_eq!(search(&index, "out*k"), [0]);
+    assert_eq!(search(&index, "win??"), [0]);
+    assert_eq!(search(&index, "mailitemsaccessed"), [0]);
+    assert_eq!(search(&index, "tailword"), [1]);
+    assert_eq!(search(&index, "longagent"), [1]);
+    let mut both = search(&index, "contoso");
+    both.sort();
+    assert_eq!(both, [0, 1]);
+    assert_eq!(search(&index, "contoso -outlook"), [1]);
 }
 
 #[test]
