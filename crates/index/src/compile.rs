@@ -1,13 +1,15 @@
 //! From the syntax tree to tantivy queries.
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query as TQuery,
-    RangeQuery, RegexQuery, TermQuery,
+    AllQuery, AutomatonWeight, BooleanQuery, EmptyQuery, EnableScoring, ExistsQuery, Occur,
+    PhraseQuery, Query as TQuery, RangeQuery, RegexQuery, TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
+use tantivy_fst::Automaton;
 
 use crate::fields::FieldKind;
 use crate::guard::SafeSeek;
@@ -173,15 +175,63 @@ fn free_text(
 ) -> Result<Box<dyn TQuery>, IndexError> {
     let Some(core) = core else { return Ok(text) };
     let re = format!("(?:{ASCII}*{SEPARATOR})?{core}(?:{SEPARATOR}{ASCII}*)?");
+    let regex = tantivy_fst::Regex::new(&re).map_err(|e| IndexError::Pattern {
+        pattern: core.clone(),
+        reason: e.to_string(),
+    })?;
+    let words = Arc::new(WholeKeyword(regex));
     let mut clauses = vec![(Occur::Should, text)];
     for field in WORDS_IN_KEYWORDS {
-        let q = RegexQuery::from_pattern(&re, s.field(field)).map_err(|e| IndexError::Pattern {
-            pattern: core.clone(),
-            reason: e.to_string(),
-        })?;
-        clauses.push((Occur::Should, Box::new(q)));
+        let q = WordsInKeyword {
+            field: s.field(field),
+            words: Arc::clone(&words),
+        };
+        clauses.push((Occur::Should, Box::new(q) as Box<dyn TQuery>));
     }
     Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// The terms of one keyword field that a [`WholeKeyword`] matches.
+#[derive(Clone, Debug)]
+struct WordsInKeyword {
+    field: tantivy::schema::Field,
+    words: Arc<WholeKeyword>,
+}
+
+impl TQuery for WordsInKeyword {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(AutomatonWeight::<WholeKeyword>::new(
+            self.field,
+            Arc::clone(&self.words),
+        )))
+    }
+}
+
+/// A regular expression over keyword terms shorter than [`KEYWORD_MAX_BYTES`]. Longer values are
+/// cut at that length in the field, and the word at the cut is not a word of the value; such
+/// values are in free text whole.
+#[derive(Debug)]
+struct WholeKeyword(tantivy_fst::Regex);
+
+impl Automaton for WholeKeyword {
+    /// The regular expression's state and the bytes read.
+    type State = (<tantivy_fst::Regex as Automaton>::State, usize);
+
+    fn start(&self) -> Self::State {
+        (self.0.start(), 0)
+    }
+
+    fn is_match(&self, (re, len): &Self::State) -> bool {
+        *len < KEYWORD_MAX_BYTES && self.0.is_match(re)
+    }
+
+    fn can_match(&self, (re, len): &Self::State) -> bool {
+        *len < KEYWORD_MAX_BYTES && self.0.can_match(re)
+    }
+
+    fn accept(&self, (re, len): &Self::State, byte: u8) -> Self::State {
+        (self.0.accept(re, byte), len + 1)
+    }
 }
 
 /// A range over a column; both ends open means "has a value".

@@ -407,9 +407,15 @@ fn free_text_finds_whole_words_of_values_left_to_keyword_fields() {
     );
     read.user_agent = Some("Mozilla/5.0 (Windows NT 10.0; Win64) Outlook/16.0".into());
     read.result_status = Some("Succeeded".into());
-    // Longer than a keyword holds: its words beyond the first KiB are in free text only.
+    // Longer than a keyword holds (1 KiB): the field keeps the first KiB, which ends in "tailw".
     let mut send = event("2026-01-02T00:00:00Z", "bob@contoso.com", "Send");
-    send.user_agent = Some(format!("LongAgent/1.0 {} tailword", "x".repeat(1100)));
+    send.user_agent = Some(format!("LongAgent/1.0 {} tailword more", "x".repeat(1004)));
+    assert_eq!(
+        send.user_agent.as_deref().unwrap()[..1024]
+            .rsplit(' ')
+            .next(),
+        Some("tailw")
+    );
     index.add(0, &read).unwrap();
     index.add(1, &send).unwrap();
     index.commit(2).unwrap();
@@ -429,6 +435,11 @@ fn free_text_finds_whole_words_of_values_left_to_keyword_fields() {
     assert_eq!(search(&index, "win??"), [0]);
     assert_eq!(search(&index, "mailitemsaccessed"), [0]);
     assert_eq!(search(&index, "tailword"), [1]);
+    assert_eq!(
+        search(&index, "tailw"),
+        none,
+        "the word cut at 1 KiB is no word"
+    );
     assert_eq!(search(&index, "longagent"), [1]);
     let mut both = search(&index, "contoso");
     both.sort();
