@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
 
-use mailtrail_event::{AuditEvent, Folder, MailAccess, MailAccessType, NameValue, parse_time};
+use mailtrail_event::{
+    AuditEvent, Folder, MailAccess, MailAccessType, NameValue, SignIn, parse_time,
+};
 use mailtrail_index::{
     Index, IndexError, Query, SearchField, SearchOptions, StatsRequest, TimelineEntry,
 };
@@ -416,10 +418,17 @@ fn free_text_finds_whole_words_of_values_left_to_keyword_fields() {
             .next(),
         Some("tailw")
     );
+    let mut sign_in = event("2026-01-03T00:00:00Z", "carol@contoso.com", "Sign-in");
+    sign_in.sign_in = Some(Box::new(SignIn {
+        app_display_name: Some("Microsoft Teams Web Client".into()),
+        ..Default::default()
+    }));
     index.add(0, &read).unwrap();
     index.add(1, &send).unwrap();
-    index.commit(2).unwrap();
+    index.add(2, &sign_in).unwrap();
+    index.commit(3).unwrap();
     let none = Vec::<u64>::new();
+    assert_eq!(search(&index, "\"teams web\""), [2]);
     assert_eq!(search(&index, "outlook"), [0]);
     assert_eq!(search(&index, "OUTLOOK succeeded"), [0]);
     assert_eq!(search(&index, "outloo"), none, "words match whole");
@@ -441,10 +450,12 @@ fn free_text_finds_whole_words_of_values_left_to_keyword_fields() {
         "the word cut at 1 KiB is no word"
     );
     assert_eq!(search(&index, "longagent"), [1]);
-    let mut both = search(&index, "contoso");
-    both.sort();
-    assert_eq!(both, [0, 1]);
-    assert_eq!(search(&index, "contoso -outlook"), [1]);
+    let mut all = search(&index, "contoso");
+    all.sort();
+    assert_eq!(all, [0, 1, 2]);
+    let mut not_outlook = search(&index, "contoso -outlook");
+    not_outlook.sort();
+    assert_eq!(not_outlook, [1, 2]);
 }
 
 #[test]
