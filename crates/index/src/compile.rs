@@ -70,16 +70,16 @@ fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQu
         },
         // Every event has a record id.
         Clause::Exists { field: ID } => Box::new(AllQuery),
-        Clause::Wildcard { field: ID, pattern } if pattern.to_string() == "*" => Box::new(AllQuery),
+        // Identifiers are matched whole: `*` alone is "has one", which the arms above and below
+        // answer for the record id and for the rest.
         Clause::Wildcard { field, pattern } if field.kind() == FieldKind::Id => {
-            if pattern.to_string() == "*" {
-                exists(s, *field)?
-            } else {
-                return Err(IndexError::IdWildcard {
-                    field: field.name(),
-                    pattern: pattern.to_string(),
-                });
+            if pattern.parts() == [WildcardPart::AnyRun] {
+                return clause(s, &Clause::Exists { field: *field }, ids);
             }
+            return Err(IndexError::IdWildcard {
+                field: field.name(),
+                pattern: pattern.to_string(),
+            });
         }
         // One hash, matched in the column (identifiers are not terms, see `schema::IdHasher`).
         Clause::Keyword { field, value } if field.kind() == FieldKind::Id => {
