@@ -201,15 +201,20 @@ fn a_second_writer_is_refused_with_a_clear_message() {
     second.commit(0).unwrap();
 }
 
-#[test]
-fn watermark_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut index = Index::open(dir.path()).unwrap();
+/// Writes an index in `dir` holding one event, published with `watermark`, and closes it.
+fn one_event_index(dir: &std::path::Path, watermark: u64) {
+    let mut index = Index::open(dir).unwrap();
     index
         .add(0, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
         .unwrap();
-    index.commit(42).unwrap();
+    index.commit(watermark).unwrap();
     index.close().unwrap();
+}
+
+#[test]
+fn watermark_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    one_event_index(dir.path(), 42);
     let index = Index::open(dir.path()).unwrap();
     assert_eq!(index.watermark(), 42);
     assert_eq!(index.num_events(), 1);
@@ -365,12 +370,7 @@ fn identifiers_are_found_by_every_handle_and_after_reopening() {
 #[test]
 fn an_index_of_another_version_asks_for_reindex_without_showing_its_key() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = Index::open(dir.path()).unwrap();
-    index
-        .add(0, &event("2026-01-01T00:00:00Z", "a@x.com", "Send"))
-        .unwrap();
-    index.commit(1).unwrap();
-    index.close().unwrap();
+    one_event_index(dir.path(), 1);
     let meta = dir.path().join("index/meta.json");
     let text = std::fs::read_to_string(&meta).unwrap();
     let key = text.split("ids=").nth(1).unwrap()[..32].to_owned();

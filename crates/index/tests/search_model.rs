@@ -146,17 +146,24 @@ fn event() -> impl Strategy<Value = AuditEvent> {
         )
 }
 
+/// `field:"value"` for one of `values`, as written, in upper case or in lower case.
+fn in_any_case(field: &'static str, values: &'static [&'static str]) -> BoxedStrategy<String> {
+    (pick(values), 0..3)
+        .prop_map(move |(v, case)| {
+            let v = match case {
+                0 => v.to_owned(),
+                1 => v.to_uppercase(),
+                _ => v.to_lowercase(),
+            };
+            format!("{field}:\"{v}\"")
+        })
+        .boxed()
+}
+
 /// Queries as a person types them, from leaves the events can match.
 fn leaf() -> impl Strategy<Value = String> {
     prop_oneof![
-        (pick(USERS), any::<bool>()).prop_map(|(u, upper)| {
-            let u = if upper {
-                u.to_uppercase()
-            } else {
-                u.to_owned()
-            };
-            format!("user:\"{u}\"")
-        }),
+        in_any_case("user", USERS),
         Just("user:*@contoso.com".to_owned()),
         Just("UserId:?ob*".to_owned()),
         pick(OPS).prop_map(|o| format!("op:{}", o.to_lowercase())),
@@ -192,25 +199,11 @@ fn leaf() -> impl Strategy<Value = String> {
         Just("folder:*inbox*".to_owned()),
         pick(USERS).prop_map(|u| format!("mailbox:\"{u}\"")),
         pick(TENANTS).prop_map(|t| format!("tenant:{t}")),
-        (pick(SESSIONS), any::<bool>()).prop_map(|(id, upper)| format!(
-            "session:\"{}\"",
-            if upper {
-                id.to_uppercase()
-            } else {
-                id.to_lowercase()
-            }
-        )),
+        in_any_case("session", SESSIONS),
         Just("SessionId:*".to_owned()),
         pick(TOKENS).prop_map(|t| format!("token:{t}")),
         Just("token:*".to_owned()),
-        (pick(MESSAGES), any::<bool>()).prop_map(|(id, upper)| format!(
-            "message_id:\"{}\"",
-            if upper {
-                id.to_uppercase()
-            } else {
-                id.to_lowercase()
-            }
-        )),
+        in_any_case("message_id", MESSAGES),
         Just("msgid:*".to_owned()),
         pick(&[
             "outlook",
