@@ -71,7 +71,9 @@ pub use crate::error::{
     InputError, InputErrorKind, Position, RecordError, RecordErrorKind, RecordLocation,
 };
 pub use crate::input::{Input, Inputs};
-pub use crate::reader::{Events, InputSummary, ReadOptions, Reader, Record, Sink, Summary};
+pub use crate::reader::{
+    Events, InputSummary, RawBytes, ReadOptions, Reader, Record, Sink, Summary,
+};
 pub use crate::record::{RecordKey, normalize};
 
 /// Entry points for the `fuzz/` targets and for the tests that run the same code on every fixture.

@@ -32,6 +32,7 @@ pub(crate) trait Decoded: Send + Sized + 'static {
         range: Range<usize>,
         container: Container,
         location: &RecordLocation,
+        raw: RawBytes,
     ) -> Result<Self, RecordErrorKind>;
 
     fn source(&self) -> SourceFormat;
@@ -43,10 +44,13 @@ impl Decoded for AuditEvent {
         range: Range<usize>,
         container: Container,
         _: &RecordLocation,
+        raw: RawBytes,
     ) -> Result<Self, RecordErrorKind> {
-        // An event gets its own copy of its bytes: events are kept or dropped one by one, and a
-        // slice would keep the whole batch alive.
-        record::decode(&batch[range], container)
+        let bytes = match raw {
+            RawBytes::Copied => Bytes::copy_from_slice(&batch[range]),
+            RawBytes::Shared => batch.slice(range),
+        };
+        record::decode(bytes, container)
     }
 
     fn source(&self) -> SourceFormat {
@@ -60,6 +64,7 @@ impl Decoded for RecordKey {
         range: Range<usize>,
         container: Container,
         location: &RecordLocation,
+        _: RawBytes,
     ) -> Result<Self, RecordErrorKind> {
         // Keys are kept together until they are sorted, so they share their batch's bytes: no
         // copy, and no fresh memory to fault in for each record.
@@ -92,6 +97,21 @@ pub struct ReadOptions {
     /// Worker threads that parse and normalise; `0` or `1` reads everything on the calling thread.
     /// Default: the number of cores, at most 8.
     pub threads: usize,
+    /// Where each event's [`raw`](AuditEvent::raw) bytes live. Default [`RawBytes::Copied`].
+    pub raw: RawBytes,
+}
+
+/// Where the events a [`Reader`] makes keep their original bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RawBytes {
+    /// A copy of their own: an event kept for long keeps only itself in memory.
+    #[default]
+    Copied,
+    /// A slice of the batch of about a megabyte they were read in: no allocation and no copy per
+    /// record, but a batch stays in memory until every event read from it is dropped. For sinks
+    /// that drop each event soon, such as a store's ingest.
+    Shared,
 }
 
 impl Default for ReadOptions {
@@ -100,6 +120,7 @@ impl Default for ReadOptions {
             max_record_size: Self::DEFAULT_MAX_RECORD_SIZE,
             strict: false,
             threads: thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            raw: RawBytes::Copied,
         }
     }
 }
@@ -248,17 +269,10 @@ impl Reader {
             summary: Summary::default(),
             decoded: std::marker::PhantomData,
         };
-        let workers = self.options.threads;
-        if workers <= 1
-            || !pipeline(
-                inputs,
-                self.options.max_record_size,
-                workers,
-                &mut collector,
-            )
-        {
-            produce(inputs, self.options.max_record_size, &mut |batch| {
-                for out in process(batch) {
+        let options = &self.options;
+        if options.threads <= 1 || !pipeline(inputs, options, &mut collector) {
+            produce(inputs, options.max_record_size, &mut |batch| {
+                for out in process(batch, options.raw) {
                     collector.handle(out)?;
                 }
                 ControlFlow::Continue(())
@@ -350,7 +364,7 @@ enum Output<T> {
 }
 
 /// Normalises a batch (on a worker thread).
-fn process<T: Decoded>(batch: Batch) -> Vec<Output<T>> {
+fn process<T: Decoded>(batch: Batch, raw: RawBytes) -> Vec<Output<T>> {
     let data = Bytes::from(batch.data);
     batch
         .items
@@ -362,7 +376,7 @@ fn process<T: Decoded>(batch: Batch) -> Vec<Output<T>> {
                 location,
                 container,
             } => Output::Record(
-                T::decode(&data, range, container, &location)
+                T::decode(&data, range, container, &location, raw)
                     .map_err(|k| RecordError::new(location, k)),
             ),
             Item::Error(e) => Output::Record(Err(e)),
@@ -449,10 +463,10 @@ fn produce(inputs: &[Input], max: usize, send: &mut dyn FnMut(Batch) -> ControlF
 /// Returns `false` (having read nothing) if the threads could not be started.
 fn pipeline<T: Decoded>(
     inputs: &[Input],
-    max: usize,
-    workers: usize,
+    options: &ReadOptions,
     collector: &mut Collector<'_, impl Sink<T>, T>,
 ) -> bool {
+    let (workers, raw) = (options.threads, options.raw);
     thread::scope(|scope| {
         let mut to_workers = Vec::with_capacity(workers);
         let mut from_workers = Vec::with_capacity(workers);
@@ -463,7 +477,7 @@ fn pipeline<T: Decoded>(
                 .name(format!("mailtrail-normalise-{i}"))
                 .spawn_scoped(scope, move || {
                     for batch in in_rx {
-                        if out_tx.send(process(batch)).is_err() {
+                        if out_tx.send(process(batch, raw)).is_err() {
                             break;
                         }
                     }
@@ -478,7 +492,7 @@ fn pipeline<T: Decoded>(
             .name("mailtrail-split".into())
             .spawn_scoped(scope, move || {
                 let mut seq = 0usize;
-                produce(inputs, max, &mut |batch| {
+                produce(inputs, options.max_record_size, &mut |batch| {
                     let sent = to_workers[seq % to_workers.len()].send(batch);
                     seq += 1;
                     match sent {

@@ -8,7 +8,7 @@ mod util;
 use std::ops::ControlFlow;
 
 use mailtrail_event::SourceFormat;
-use mailtrail_formats::{Input, ReadOptions, Reader, Record, RecordKey};
+use mailtrail_formats::{Input, RawBytes, ReadOptions, Reader, Record, RecordKey};
 
 /// `n` records across several batches, with a bad line every 1,000 records.
 fn many(n: usize) -> String {
@@ -146,15 +146,45 @@ fn what_crosses_threads_is_send() {
     send::<Input>();
 }
 
-#[test]
-fn keys_are_read_from_the_same_fields_as_events() {
+/// Every fixture of `tests/data`, one input each: every format and container.
+fn fixture_inputs() -> Vec<Input> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
-    let inputs: Vec<Input> = std::fs::read_dir(dir)
+    std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x != "md"))
         .map(|p| Input::bytes(&p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn events_sharing_their_batch_bytes_equal_events_with_copies() {
+    let inputs = fixture_inputs();
+    let read = |raw, threads| {
+        let mut events = Vec::new();
+        Reader::new(ReadOptions {
+            raw,
+            threads,
+            ..Default::default()
+        })
+        .read_all(&inputs, &mut |r: Record| {
+            events.extend(r.ok());
+            ControlFlow::Continue(())
+        });
+        events
+    };
+    let copied = read(RawBytes::Copied, 1);
+    assert!(copied.len() >= 40, "{}", copied.len());
+    for threads in [1, 3] {
+        let shared = read(RawBytes::Shared, threads);
+        // The whole event, its raw bytes included.
+        assert_eq!(shared, copied, "{threads} threads");
+    }
+}
+
+#[test]
+fn keys_are_read_from_the_same_fields_as_events() {
+    let inputs = fixture_inputs();
     let reader = Reader::default();
     let mut events = Vec::new();
     let full = reader.read_all(&inputs, &mut |r: Record| {

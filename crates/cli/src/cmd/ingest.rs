@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use mailtrail_event::AuditEvent;
-use mailtrail_formats::{Inputs, ReadOptions, Reader, Record};
+use mailtrail_formats::{Inputs, RawBytes, ReadOptions, Reader, Record};
 use mailtrail_index::Index;
 use mailtrail_store::{Appended, OpenMode, Store, StoreError};
 
@@ -70,39 +70,43 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut since_commit = 0u64;
     let mut failed = None;
     // Records come to this thread in input order; the reader's own threads split and parse.
-    let summary =
-        Reader::new(ReadOptions::default()).read_all(&expanded.inputs, &mut |record: Record| {
-            match record {
-                Ok(event) => {
-                    counts.read += 1;
-                    match store.append(&event) {
-                        Ok(Appended::New { seq, .. }) => {
-                            counts.new += 1;
-                            since_commit += 1;
-                            add_to_index(&mut index, seq, &event);
-                        }
-                        Ok(Appended::Duplicate { .. }) => counts.duplicates += 1,
-                        Err(e @ StoreError::InvalidEvent { .. }) => reject(&mut counts, &e),
-                        Err(e) => {
-                            failed = Some(anyhow::Error::new(e).context("appending to the store"));
-                            return ControlFlow::Break(());
-                        }
+    // Each event is dropped once stored and indexed, so events may share their batch's bytes.
+    let options = ReadOptions {
+        raw: RawBytes::Shared,
+        ..ReadOptions::default()
+    };
+    let summary = Reader::new(options).read_all(&expanded.inputs, &mut |record: Record| {
+        match record {
+            Ok(event) => {
+                counts.read += 1;
+                match store.append(&event) {
+                    Ok(Appended::New { seq, .. }) => {
+                        counts.new += 1;
+                        since_commit += 1;
+                        add_to_index(&mut index, seq, &event);
+                    }
+                    Ok(Appended::Duplicate { .. }) => counts.duplicates += 1,
+                    Err(e @ StoreError::InvalidEvent { .. }) => reject(&mut counts, &e),
+                    Err(e) => {
+                        failed = Some(anyhow::Error::new(e).context("appending to the store"));
+                        return ControlFlow::Break(());
                     }
                 }
-                Err(e) => reject(&mut counts, &e),
             }
-            if since_commit >= args.commit_every
-                || (since_commit > 0 && last_commit.elapsed() >= COMMIT_INTERVAL)
-            {
-                if let Err(e) = commit_batch(&mut store, &mut index) {
-                    failed = Some(e);
-                    return ControlFlow::Break(());
-                }
-                since_commit = 0;
-                last_commit = Instant::now();
+            Err(e) => reject(&mut counts, &e),
+        }
+        if since_commit >= args.commit_every
+            || (since_commit > 0 && last_commit.elapsed() >= COMMIT_INTERVAL)
+        {
+            if let Err(e) = commit_batch(&mut store, &mut index) {
+                failed = Some(e);
+                return ControlFlow::Break(());
             }
-            ControlFlow::Continue(())
-        });
+            since_commit = 0;
+            last_commit = Instant::now();
+        }
+        ControlFlow::Continue(())
+    });
     if let Some(e) = failed {
         return Err(e);
     }

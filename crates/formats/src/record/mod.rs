@@ -26,11 +26,11 @@ pub(crate) enum Container {
     Csv(SourceFormat),
 }
 
-/// Parses and normalises one record read from `container`. `raw` is copied into the event.
-pub(crate) fn decode(raw: &[u8], container: Container) -> Result<AuditEvent, RecordErrorKind> {
-    let fields = parse_bytes(raw)?;
+/// Parses and normalises one record read from `container`; the event keeps `raw`.
+pub(crate) fn decode(raw: Bytes, container: Container) -> Result<AuditEvent, RecordErrorKind> {
+    let fields = parse_bytes(&raw)?;
     let source = classify(&fields, container)?;
-    build(source, &fields, Bytes::copy_from_slice(raw))
+    build(source, &fields, raw.clone())
 }
 
 /// A record read only as far as putting records in order needs: its time, id and source format,
@@ -336,8 +336,9 @@ pub(crate) mod fuzz {
 
     /// Parses, classifies and builds, as the reader does for a JSON record.
     pub(crate) fn record(data: &[u8]) {
-        let _ = decode(data, Container::JsonStream);
-        let _ = decode(data, Container::JsonArray);
+        let raw = Bytes::copy_from_slice(data);
+        let _ = decode(raw.clone(), Container::JsonStream);
+        let _ = decode(raw, Container::JsonArray);
         let location = RecordLocation {
             in_file: false,
             input: "fuzz".into(),
