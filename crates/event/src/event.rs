@@ -72,6 +72,10 @@ pub struct AuditEvent {
     pub object_id: Option<String>,
     /// Details of `MailItemsAccessed` (and other mailbox reads).
     pub mail_access: Option<MailAccess>,
+    /// The messages a mailbox operation acted on: `Item` of `Send`, `Create`, `Update`, …, and
+    /// `AffectedItems` of moves and deletes. `MailItemsAccessed` lists the messages it read in
+    /// [`mail_access`](Self::mail_access).
+    pub items: Vec<MailItem>,
     /// `Parameters` of an admin cmdlet or inbox rule, as name/value pairs.
     pub parameters: Vec<NameValue>,
     /// `OperationProperties`.
@@ -284,6 +288,21 @@ pub struct MailAccess {
     pub folders: Vec<Folder>,
 }
 
+impl AuditEvent {
+    /// Every `InternetMessageId` the record names: the messages `MailItemsAccessed` read and
+    /// the messages another mailbox operation acted on.
+    pub fn message_ids(&self) -> impl Iterator<Item = &str> {
+        self.mail_access
+            .iter()
+            .flat_map(MailAccess::message_ids)
+            .chain(
+                self.items
+                    .iter()
+                    .filter_map(|i| i.internet_message_id.as_deref()),
+            )
+    }
+}
+
 impl MailAccess {
     /// Every InternetMessageId in every folder.
     pub fn message_ids(&self) -> impl Iterator<Item = &str> {
@@ -291,6 +310,17 @@ impl MailAccess {
             .iter()
             .flat_map(|f| f.message_ids.iter().map(String::as_str))
     }
+}
+
+/// A message a mailbox operation acted on (an Exchange `Item` or one of `AffectedItems`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailItem {
+    /// `InternetMessageId`: the id the message carries across mailboxes and tenants.
+    pub internet_message_id: Option<String>,
+    /// `Subject`.
+    pub subject: Option<String>,
+    /// `ParentFolder.Path`: the folder the message was in, e.g. `\Inbox`.
+    pub folder: Option<String>,
 }
 
 /// One folder of a `MailItemsAccessed` record.

@@ -54,8 +54,8 @@ mod time;
 pub use crate::apps::{AppKind, FIRST_PARTY_APPS, FirstPartyApp, first_party_app};
 pub use crate::enums::{LogonType, MailAccessType, UserType};
 pub use crate::event::{
-    AuditEvent, DirectoryAudit, EventKind, Folder, Location, MailAccess, ModifiedProperty,
-    NameValue, SignIn, SourceFormat, Target,
+    AuditEvent, DirectoryAudit, EventKind, Folder, Location, MailAccess, MailItem,
+    ModifiedProperty, NameValue, SignIn, SourceFormat, Target,
 };
 pub use crate::field::{Field, FieldValue};
 pub use crate::ip::parse_client_ip;

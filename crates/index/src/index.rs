@@ -42,7 +42,9 @@ pub const INDEX_DIR: &str = "index";
 /// columns rather than terms, which took a third of the indexing work (see `schema::IdHasher`); the
 /// key is in every commit's payload. Layout 6: free text leaves out the values that a few keyword
 /// fields hold whole (see `schema::WORDS_IN_KEYWORDS`); queries find those words in the fields.
-const LAYOUT: &str = "mailtrail-index/6";
+/// Layout 7: message ids and folders also come from the messages that sends, updates, moves and
+/// deletes act on (`Item`, `AffectedItems`), not only from `MailItemsAccessed`.
+const LAYOUT: &str = "mailtrail-index/7";
 
 /// Memory the writer may buffer before it flushes a segment. Small segments finalise while
 /// documents queue (see [`BATCH`]), so only the last one is finalised with nothing else to do:

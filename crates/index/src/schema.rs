@@ -158,7 +158,7 @@ impl IndexSchema {
                     }
                 }
                 SearchField::MessageId => {
-                    for id in ev.mail_access.iter().flat_map(|m| m.message_ids()) {
+                    for id in ev.message_ids() {
                         self.add_whole(&mut doc, kind, handle, id);
                     }
                 }
@@ -379,11 +379,14 @@ pub(crate) fn mapped(ip: IpAddr) -> Ipv6Addr {
     }
 }
 
+/// The folders a record names: those `MailItemsAccessed` read, and those the messages of
+/// another mailbox operation were in.
 fn folders(ev: &AuditEvent) -> impl Iterator<Item = &str> {
     ev.mail_access
         .iter()
         .flat_map(|m| m.folders.iter())
         .filter_map(|f| f.path.as_deref())
+        .chain(ev.items.iter().filter_map(|i| i.folder.as_deref()))
         .filter(|p| !p.is_empty())
 }
 

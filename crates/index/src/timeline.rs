@@ -23,10 +23,12 @@ pub struct TimelineEntry {
     pub token: Option<String>,
     /// What was read or changed, e.g. `Bind: 3 messages in \Inbox (2), \Sent Items (1)`.
     pub detail: String,
-    /// For reads: the `InternetMessageId`s opened (Bind) — the list of what was exposed.
+    /// The `InternetMessageId`s the record names: for reads, the messages opened (Bind), the
+    /// list of what was exposed; for sends, changes, moves and deletes, the messages acted on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub message_ids: Vec<String>,
-    /// For reads: the folders read (Sync means the whole folder must be assumed read).
+    /// For reads, the folders read (Sync means the whole folder must be assumed read); for other
+    /// mailbox operations, the folders their messages were in.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub folders: Vec<String>,
     /// The record id, for `mailtrail show` and `mailtrail prove`.
@@ -35,6 +37,8 @@ pub struct TimelineEntry {
 
 /// Parameters too long to show on one line are cut to this many characters.
 const MAX_VALUE_CHARS: usize = 120;
+/// Messages of a send, move or delete described one by one; the rest are counted.
+const MAX_ITEMS_SHOWN: usize = 5;
 
 impl TimelineEntry {
     /// Describes one event.
@@ -80,6 +84,40 @@ impl TimelineEntry {
                     parts.push("THROTTLED: more was read than recorded".to_owned());
                 }
                 parts.join("; ")
+            }
+            None if !ev.items.is_empty() => {
+                for i in &ev.items {
+                    message_ids.extend(i.internet_message_id.clone());
+                    if let Some(f) = &i.folder
+                        && !folders.contains(f)
+                    {
+                        folders.push(f.clone());
+                    }
+                }
+                let mut shown: Vec<String> = ev
+                    .items
+                    .iter()
+                    .take(MAX_ITEMS_SHOWN)
+                    .map(|i| {
+                        let what = i
+                            .subject
+                            .as_deref()
+                            .map_or_else(|| "a message".to_owned(), |s| format!("\"{}\"", cut(s)));
+                        match &i.folder {
+                            Some(f) => format!("{what} in {f}"),
+                            None => what,
+                        }
+                    })
+                    .collect();
+                if ev.items.len() > MAX_ITEMS_SHOWN {
+                    shown.push(format!("{} more", ev.items.len() - MAX_ITEMS_SHOWN));
+                }
+                let n = ev.items.len();
+                format!(
+                    "{n} message{}: {}",
+                    if n == 1 { "" } else { "s" },
+                    shown.join(", ")
+                )
             }
             None => {
                 let params: Vec<String> = ev
@@ -131,7 +169,7 @@ fn cut(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mailtrail_event::{Folder, MailAccess, NameValue};
+    use mailtrail_event::{Folder, MailAccess, MailItem, NameValue};
 
     #[test]
     fn bind_lists_messages_per_folder() {
@@ -193,5 +231,27 @@ mod tests {
             TimelineEntry::describe(&rule).detail,
             "ForwardTo=x@evil.example"
         );
+    }
+
+    #[test]
+    fn deletes_list_their_messages_and_count_the_rest() {
+        let item = |n: usize| MailItem {
+            internet_message_id: Some(format!("<{n}@x>")),
+            subject: (n != 1).then(|| format!("Invoice {n}")),
+            folder: Some(if n == 0 { "\\Inbox" } else { "\\Archive" }.into()),
+        };
+        let delete = AuditEvent {
+            operation: "SoftDelete".into(),
+            items: (0..7).map(item).collect(),
+            ..Default::default()
+        };
+        let e = TimelineEntry::describe(&delete);
+        assert_eq!(
+            e.detail,
+            "7 messages: \"Invoice 0\" in \\Inbox, a message in \\Archive, \"Invoice 2\" in \\Archive, \
+             \"Invoice 3\" in \\Archive, \"Invoice 4\" in \\Archive, 2 more"
+        );
+        assert_eq!(e.message_ids.len(), 7);
+        assert_eq!(e.folders, ["\\Inbox", "\\Archive"]);
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::ops::Bound;
 
-use mailtrail_event::{AuditEvent, Field, Folder, MailAccess, MailAccessType, Timestamp};
+use mailtrail_event::{AuditEvent, Field, Folder, MailAccess, MailAccessType, MailItem, Timestamp};
 use mailtrail_index::{
     Clause, Expr, Index, Query, SearchField, SearchOptions, StatsRequest, WildcardPart,
     WildcardPattern,
@@ -126,6 +126,20 @@ fn event() -> impl Strategy<Value = AuditEvent> {
                         }))
                         .collect(),
                 });
+                // Other mailbox operations name the messages they act on, each in a folder.
+                let items = if op == "MailItemsAccessed" {
+                    Vec::new()
+                } else {
+                    messages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| MailItem {
+                            internet_message_id: Some((*m).into()),
+                            folder: folders.get(i).map(|f| (*f).into()),
+                            ..Default::default()
+                        })
+                        .collect()
+                };
                 AuditEvent {
                     // Whole seconds mostly, and some sub-second times, to test ties and bounds.
                     time: Timestamp::new(EPOCH + secs, (nanos * 250_000_000) as i32).unwrap(),
@@ -140,6 +154,7 @@ fn event() -> impl Strategy<Value = AuditEvent> {
                     session_id: session.map(Into::into),
                     unique_token_id: token.map(Into::into),
                     mail_access,
+                    items,
                     ..Default::default()
                 }
             },
@@ -306,11 +321,17 @@ fn keyword_values(ev: &AuditEvent, f: SearchField) -> Vec<String> {
             .into_iter()
             .flat_map(|m| &m.folders)
             .flat_map(|f| f.message_ids.iter().cloned())
+            .chain(
+                ev.items
+                    .iter()
+                    .filter_map(|i| i.internet_message_id.clone()),
+            )
             .collect(),
         SearchField::Folder => ma
             .into_iter()
             .flat_map(|m| &m.folders)
             .filter_map(|f| f.path.clone())
+            .chain(ev.items.iter().filter_map(|i| i.folder.clone()))
             .collect(),
         other => panic!("the model does not generate {other}"),
     }

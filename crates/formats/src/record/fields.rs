@@ -68,6 +68,8 @@ fields! {
     IsThrottled: S = "IsThrottled",
     MailAccessType: S = "MailAccessType",
     Folders: R = "Folders",
+    Item: R = "Item",
+    AffectedItems: R = "AffectedItems",
     OperationProperties: R = "OperationProperties",
     Parameters: R = "Parameters",
     ExtendedProperties: R = "ExtendedProperties",

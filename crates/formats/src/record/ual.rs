@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::fields::Fields;
-use super::values::{Scalar, folders, name_values, nested, nested_json, parse_bool, text};
+use super::values::{
+    Scalar, folders, mail_items, name_values, nested, nested_json, parse_bool, text,
+};
 use super::{record_id, time};
 use crate::RecordErrorKind;
 
@@ -173,6 +175,7 @@ pub(super) fn build(
             .and_then(|t| LogonType::parse(&t)),
         object_id: text(&[&f.ObjectId, &f.OfficeObjectId]),
         mail_access,
+        items: mail_items(f.Item, f.AffectedItems),
         parameters,
         operation_properties,
         extended_properties,

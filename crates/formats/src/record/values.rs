@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use mailtrail_event::{Folder, NameValue};
+use mailtrail_event::{Folder, MailItem, NameValue};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::value::RawValue;
@@ -488,6 +488,81 @@ fn ps_folder(s: &str) -> Option<Folder> {
     })
 }
 
+#[derive(Deserialize)]
+struct RawMailItem<'a> {
+    #[serde(rename = "InternetMessageId", default, borrow)]
+    internet_message_id: Option<Scalar<'a>>,
+    #[serde(rename = "Subject", default, borrow)]
+    subject: Option<Scalar<'a>>,
+    #[serde(rename = "ParentFolder", default, borrow)]
+    parent_folder: Option<Item<'a, RawParentFolder<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct RawParentFolder<'a> {
+    #[serde(rename = "Path", default, borrow)]
+    path: Option<Scalar<'a>>,
+}
+
+/// Reads the messages of `Item` (one) and `AffectedItems` (a list) of a mailbox operation:
+/// `{InternetMessageId, Subject, ParentFolder: {Path}}` each, possibly serialised into a string
+/// (Sentinel) or written as PowerShell hashtable strings (Defender).
+///
+/// These only add to what the record says, so a shape not known here is passed over instead of
+/// rejecting the record: the record is evidence whatever its items look like.
+pub(crate) fn mail_items(item: Option<&RawValue>, affected: Option<&RawValue>) -> Vec<MailItem> {
+    let mut out = Vec::new();
+    for raw in [item, affected].into_iter().flatten() {
+        let Ok(Some(json)) = nested_json(raw, "Item") else {
+            continue;
+        };
+        let one = |item: Item<'_, RawMailItem<'_>>, out: &mut Vec<MailItem>| {
+            out.extend(match item {
+                Item::Object(i) => Some(MailItem {
+                    internet_message_id: text(&[&i.internet_message_id]),
+                    subject: text(&[&i.subject]),
+                    folder: match i.parent_folder {
+                        Some(Item::Object(f)) => text(&[&f.path]),
+                        _ => None,
+                    },
+                }),
+                Item::Text(s) => ps_mail_item(&s),
+                Item::Other => None,
+            });
+        };
+        let read = match json.as_bytes().first() {
+            Some(b'[') => for_each_in(&json, one),
+            Some(b'{') => serde_json::from_str(&json).map(|i| {
+                let mut v = Vec::with_capacity(1);
+                one(Item::Object(i), &mut v);
+                v
+            }),
+            _ => Ok(ps_mail_item(&json).into_iter().collect()),
+        };
+        out.extend(read.unwrap_or_default());
+    }
+    out
+}
+
+/// A Defender `@{Id=…; InternetMessageId=…; Subject=…; ParentFolder=…}` item; its folder is a
+/// nested table there, already flattened to text, so it is left out.
+fn ps_mail_item(s: &str) -> Option<MailItem> {
+    let pairs = ps_hashtable(s)?;
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    Some(MailItem {
+        internet_message_id: get("InternetMessageId"),
+        subject: get("Subject"),
+        folder: None,
+    })
+}
+
 #[cfg(test)]
 mod command_line_tests {
     use super::*;
@@ -588,6 +663,60 @@ mod tests {
             [("Name", "ForwardTo"), ("Value", "a@x.example;b@y.example")]
         );
         assert_eq!(ps_hashtable("not a table"), None);
+    }
+
+    #[test]
+    fn mail_items_read_every_shape() {
+        let ids = |items: Vec<MailItem>| {
+            items
+                .into_iter()
+                .map(|i| (i.internet_message_id, i.folder, i.subject))
+                .collect::<Vec<_>>()
+        };
+        let some = |s: &str| Some(s.to_owned());
+        let item = raw(
+            r#"{"Id":"RgAA","InternetMessageId":"<s@x>","ParentFolder":{"Id":"LgAA","Path":"\\Sent Items"},"Subject":" Hi "}"#,
+        );
+        let affected = raw(
+            r#"[{"InternetMessageId":"<a@x>","ParentFolder":{"Path":"\\Inbox"}},{"Subject":"draft"}]"#,
+        );
+        assert_eq!(
+            ids(mail_items(Some(&item), Some(&affected))),
+            [
+                (some("<s@x>"), some("\\Sent Items"), some("Hi")),
+                (some("<a@x>"), some("\\Inbox"), None),
+                (None, None, some("draft")),
+            ]
+        );
+
+        // Sentinel serialises the list into a string; Defender writes PowerShell tables.
+        let sentinel = raw(r#""[{\"InternetMessageId\":\"<b@x>\"}]""#);
+        let defender = raw(r#"["@{Id=RgAA; InternetMessageId=<c@x>; Subject=Invoice}"]"#);
+        assert_eq!(
+            ids(mail_items(Some(&sentinel), Some(&defender))),
+            [
+                (some("<b@x>"), None, None),
+                (some("<c@x>"), None, some("Invoice")),
+            ]
+        );
+
+        // Shapes not known here add nothing, and reject nothing.
+        for odd in [
+            r#"7"#,
+            r#""not json""#,
+            r#"[1,"x",null]"#,
+            r#"{"ParentFolder":"\\Inbox"}"#,
+            "null",
+        ] {
+            let odd = raw(odd);
+            assert!(
+                mail_items(Some(&odd), None)
+                    .iter()
+                    .all(|i| i.internet_message_id.is_none() && i.folder.is_none()),
+                "{}",
+                odd.get()
+            );
+        }
     }
 
     #[test]
