@@ -86,13 +86,33 @@ fn ok(store: &Path, args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
+/// A mailbox owner deleting one message: `op` is `MoveToDeletedItems`, `SoftDelete` or
+/// `HardDelete`, `folder` where the message was.
+fn delete(i: usize, op: &str, owner: &str, message: usize, folder: &str) -> String {
+    format!(
+        concat!(
+            r#"{{"CreationTime":"2026-01-07T0{}:00:00","Id":"00000000-0000-4000-a000-{:012}","#,
+            r#""Operation":"{}","OrganizationId":"contoso-tenant","RecordType":3,"#,
+            r#""ResultStatus":"Succeeded","UserType":0,"Version":1,"Workload":"Exchange","ClientIP":"10.0.0.5","#,
+            r#""UserId":"{}","MailboxOwnerUPN":"{}","#,
+            r#""AffectedItems":[{{"Id":"RgAA{}","InternetMessageId":"<msg-{}@contoso.com>","#,
+            r#""ParentFolder":{{"Id":"LgAA","Path":"{}"}},"Subject":"Quarterly numbers"}}]}}"#
+        ),
+        i, i, op, owner, owner, message, message, folder,
+    )
+}
+
 /// A store with [`records`] ingested.
 fn store() -> (tempfile::TempDir, PathBuf) {
+    store_of(&records())
+}
+
+fn store_of(records: &[String]) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     ok(&store, &["init"]);
     let input = tmp.path().join("ual.ndjson");
-    std::fs::write(&input, records().join("\n")).unwrap();
+    std::fs::write(&input, records.join("\n")).unwrap();
     ok(&store, &["ingest", input.to_str().unwrap()]);
     (tmp, store)
 }
@@ -129,6 +149,62 @@ fn search_finds_field_and_cidr_matches_newest_first() {
         assert_eq!(h["record"]["ClientIP"], "203.0.113.9");
         assert_eq!(h["record"]["Id"], h["record_id"]);
     }
+}
+
+#[test]
+fn one_message_id_finds_who_read_moved_and_deleted_the_message() {
+    // Record 7 is bob reading <msg-7@contoso.com> in his Inbox; he then deletes it twice over.
+    let mut records = records();
+    records.push(delete(1, "MoveToDeletedItems", USERS[1], 7, "\\\\Inbox"));
+    records.push(delete(2, "HardDelete", USERS[1], 7, "\\\\Deleted Items"));
+    records.push(delete(3, "HardDelete", USERS[1], 8, "\\\\Deleted Items"));
+    let (_tmp, store) = store_of(&records);
+
+    let (out, _) = ok(
+        &store,
+        &[
+            "search",
+            "message_id:\"<MSG-7@contoso.com>\"",
+            "--format",
+            "jsonl",
+        ],
+    );
+    let hits = jsonl(&out);
+    let oldest_first: Vec<&str> = hits
+        .iter()
+        .rev()
+        .map(|h| h["event"]["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        oldest_first,
+        ["MailItemsAccessed", "MoveToDeletedItems", "HardDelete"],
+        "{out}"
+    );
+
+    let (out, _) = ok(
+        &store,
+        &[
+            "search",
+            "folder:\"\\\\Deleted Items\"",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(jsonl(&out).len(), 2, "{out}");
+
+    let (out, _) = ok(
+        &store,
+        &["timeline", "--mailbox", USERS[1], "--format", "jsonl"],
+    );
+    let moved = jsonl(&out)
+        .into_iter()
+        .find(|e| e["operation"] == "MoveToDeletedItems")
+        .unwrap();
+    assert_eq!(
+        moved["detail"],
+        "1 message: \"Quarterly numbers\" in \\Inbox"
+    );
+    assert_eq!(moved["message_ids"][0], "<msg-7@contoso.com>");
 }
 
 #[test]
