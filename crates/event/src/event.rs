@@ -75,6 +75,7 @@ pub struct AuditEvent {
     /// The messages a mailbox operation acted on: `Item` of `Send`, `Create`, `Update`, …, and
     /// `AffectedItems` of moves and deletes. `MailItemsAccessed` lists the messages it read in
     /// [`mail_access`](Self::mail_access).
+    #[serde(default)]
     pub items: Vec<MailItem>,
     /// `Parameters` of an admin cmdlet or inbox rule, as name/value pairs.
     pub parameters: Vec<NameValue>,
@@ -101,6 +102,19 @@ impl AuditEvent {
                 .then_some(self.user_id.as_deref())
                 .flatten()
         })
+    }
+
+    /// Every `InternetMessageId` the record names: the messages `MailItemsAccessed` read and
+    /// the messages another mailbox operation acted on.
+    pub fn message_ids(&self) -> impl Iterator<Item = &str> {
+        self.mail_access
+            .iter()
+            .flat_map(MailAccess::message_ids)
+            .chain(
+                self.items
+                    .iter()
+                    .filter_map(|i| i.internet_message_id.as_deref()),
+            )
     }
 
     /// Whether this event read mail content: `MailItemsAccessed` of either access type.
@@ -286,21 +300,6 @@ pub struct MailAccess {
     pub operation_count: Option<u64>,
     /// The folders read, with the messages in each (Bind) or just the folder (Sync).
     pub folders: Vec<Folder>,
-}
-
-impl AuditEvent {
-    /// Every `InternetMessageId` the record names: the messages `MailItemsAccessed` read and
-    /// the messages another mailbox operation acted on.
-    pub fn message_ids(&self) -> impl Iterator<Item = &str> {
-        self.mail_access
-            .iter()
-            .flat_map(MailAccess::message_ids)
-            .chain(
-                self.items
-                    .iter()
-                    .filter_map(|i| i.internet_message_id.as_deref()),
-            )
-    }
 }
 
 impl MailAccess {
