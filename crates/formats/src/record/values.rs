@@ -240,6 +240,23 @@ fn for_each_in<'de, T: Deserialize<'de>, U>(
     Ok(out)
 }
 
+/// Like [`for_each_in`], for a field that holds a list or a single object; `None` when `json` is
+/// neither.
+fn for_each_of<'de, T: Deserialize<'de>, U>(
+    json: &'de str,
+    mut each: impl FnMut(T, &mut Vec<U>),
+) -> Option<serde_json::Result<Vec<U>>> {
+    match json.as_bytes().first()? {
+        b'[' => Some(for_each_in(json, each)),
+        b'{' => Some(serde_json::from_str(json).map(|one| {
+            let mut out = Vec::with_capacity(1);
+            each(one, &mut out);
+            out
+        })),
+        _ => None,
+    }
+}
+
 /// One `{Name, Value}` entry as the UAL writes it, with the spellings Microsoft uses across
 /// workloads (`ModifiedProperties` have `NewValue`/`OldValue` instead of `Value`).
 #[derive(Deserialize)]
@@ -367,12 +384,7 @@ fn command_line_parameters(s: &str) -> Vec<NameValue> {
 /// A PowerShell-serialised `{Name, Value}` entry: `@{Value=Bind; Name=MailAccessType}`.
 fn ps_entry(s: &str) -> Option<NameValue> {
     let pairs = ps_hashtable(s)?;
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(k))
-            .map(|(_, v)| (*v).to_owned())
-    };
+    let get = |k: &str| ps_value(&pairs, k).map(str::to_owned);
     Some(NameValue {
         name: get("Name")?,
         value: get("Value").or_else(|| get("NewValue")).unwrap_or_default(),
@@ -395,6 +407,21 @@ pub(crate) fn ps_hashtable(s: &str) -> Option<Vec<(&str, &str)>> {
         rest = after.get(end + 1..).unwrap_or("");
     }
     Some(out)
+}
+
+/// The value of `key` among [`ps_hashtable`]'s pairs, the key compared without letter case.
+fn ps_value<'a>(pairs: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| *v)
+}
+
+/// Like [`ps_value`], `None` when the value is empty.
+fn ps_text(pairs: &[(&str, &str)], key: &str) -> Option<String> {
+    ps_value(pairs, key)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// The index of the `;` that starts the next `Key=` entry, or the length of `s`.
@@ -457,15 +484,9 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
         Item::Text(s) => out.extend(ps_folder(&s)),
         Item::Other => {}
     };
-    match json.as_bytes().first() {
-        Some(b'[') => for_each_in(&json, folder).map_err(|e| nested(FIELD, &e)),
-        Some(b'{') => {
-            let one = serde_json::from_str(&json).map_err(|e| nested(FIELD, &e))?;
-            let mut out = Vec::with_capacity(1);
-            folder(Item::Object(one), &mut out);
-            Ok(out)
-        }
-        _ => Err(RecordErrorKind::Nested {
+    match for_each_of(&json, folder) {
+        Some(read) => read.map_err(|e| nested(FIELD, &e)),
+        None => Err(RecordErrorKind::Nested {
             field: FIELD,
             message: "expected a list of folders".into(),
         }),
@@ -474,16 +495,9 @@ pub(crate) fn folders(raw: Option<&RawValue>) -> Result<Vec<Folder>, RecordError
 
 fn ps_folder(s: &str) -> Option<Folder> {
     let pairs = ps_hashtable(s)?;
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(k))
-            .map(|(_, v)| (*v).to_owned())
-            .filter(|v| !v.is_empty())
-    };
     Some(Folder {
-        id: get("Id"),
-        path: get("Path"),
+        id: ps_text(&pairs, "Id"),
+        path: ps_text(&pairs, "Path"),
         message_ids: Vec::new(),
     })
 }
@@ -530,16 +544,10 @@ pub(crate) fn mail_items(item: Option<&RawValue>, affected: Option<&RawValue>) -
                 Item::Other => None,
             });
         };
-        let read = match json.as_bytes().first() {
-            Some(b'[') => for_each_in(&json, one),
-            Some(b'{') => serde_json::from_str(&json).map(|i| {
-                let mut v = Vec::with_capacity(1);
-                one(Item::Object(i), &mut v);
-                v
-            }),
-            _ => Ok(ps_mail_item(&json).into_iter().collect()),
-        };
-        out.extend(read.unwrap_or_default());
+        match for_each_of(&json, one) {
+            Some(read) => out.extend(read.unwrap_or_default()),
+            None => out.extend(ps_mail_item(&json)),
+        }
     }
     out
 }
@@ -548,17 +556,9 @@ pub(crate) fn mail_items(item: Option<&RawValue>, affected: Option<&RawValue>) -
 /// nested table there, already flattened to text, so it is left out.
 fn ps_mail_item(s: &str) -> Option<MailItem> {
     let pairs = ps_hashtable(s)?;
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
     Some(MailItem {
-        internet_message_id: get("InternetMessageId"),
-        subject: get("Subject"),
+        internet_message_id: ps_text(&pairs, "InternetMessageId"),
+        subject: ps_text(&pairs, "Subject"),
         folder: None,
     })
 }
