@@ -7,7 +7,7 @@ mod util;
 
 use std::ops::ControlFlow;
 
-use mailtrail_event::SourceFormat;
+use mailtrail_event::{AuditEvent, SourceFormat};
 use mailtrail_formats::{Input, RawBytes, ReadOptions, Reader, Record, RecordKey};
 
 /// `n` records across several batches, with a bad line every 1,000 records.
@@ -179,6 +179,63 @@ fn events_sharing_their_batch_bytes_equal_events_with_copies() {
         let shared = read(RawBytes::Shared, threads);
         // The whole event, its raw bytes included.
         assert_eq!(shared, copied, "{threads} threads");
+    }
+}
+
+#[test]
+fn prepared_records_are_the_events_prepared_on_the_workers_in_order() {
+    // Among the fixtures' records, `many` puts five malformed lines.
+    let mut inputs = fixture_inputs();
+    inputs.push(Input::bytes("many.json", many(5_000)));
+    let shown = |r: Record| r.map_err(|e| e.to_string());
+    for threads in [1, 3] {
+        let reader = Reader::new(ReadOptions {
+            threads,
+            ..Default::default()
+        });
+        let mut events = Vec::new();
+        let all = reader.read_all(&inputs, &mut |r: Record| {
+            events.push(shown(r));
+            ControlFlow::Continue(())
+        });
+        let mut prepared = Vec::new();
+        let prepare = |ev: AuditEvent| (std::thread::current().name().map(str::to_owned), ev);
+        let summary = reader.read_prepared(&inputs, &prepare, &mut |r: Record<_>| {
+            prepared.push(r.map_err(|e| e.to_string()));
+            ControlFlow::Continue(())
+        });
+        let (threads_used, prepared): (Vec<_>, Vec<_>) = prepared
+            .into_iter()
+            .map(|r| match r {
+                Ok((thread, ev)) => (thread, Ok(ev)),
+                Err(e) => (None, Err(e)),
+            })
+            .unzip();
+        assert!(events.len() > 5_000, "{}", events.len());
+        assert_eq!(prepared, events, "{threads} threads");
+        assert_eq!(
+            (summary.records(), summary.rejected()),
+            (all.records(), all.rejected())
+        );
+        assert!(all.rejected() >= 2, "{}", all.rejected());
+        let by_source = |s: &mailtrail_formats::Summary| {
+            s.inputs()
+                .iter()
+                .map(|i| i.by_source().clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(by_source(&summary), by_source(&all));
+        // Prepared where they were made: on the workers, or on the caller's thread without them.
+        let caller = std::thread::current().name().map(str::to_owned);
+        for (thread, ev) in threads_used.iter().zip(&events) {
+            if ev.is_ok() {
+                let on_worker = thread
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("mailtrail-normalise"));
+                assert_eq!(on_worker, threads > 1, "{thread:?}");
+                assert_eq!(*thread == caller, threads == 1, "{thread:?}");
+            }
+        }
     }
 }
 

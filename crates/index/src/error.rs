@@ -56,6 +56,12 @@ pub enum IndexError {
         /// The lowest acceptable one.
         expected: u64,
     },
+    /// [`Index::add_document`](crate::Index::add_document) was given a document built for
+    /// another index (or for this one before another process created it).
+    #[error(
+        "a document was built for another index and cannot be added to this one; run `mailtrail reindex` if this index misses records"
+    )]
+    ForeignDocument,
     /// [`Index::commit`](crate::Index::commit) was given a watermark below a record already added
     /// or below the published watermark.
     #[error("cannot publish watermark {watermark}: records below {required} are already indexed")]

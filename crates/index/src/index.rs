@@ -88,6 +88,35 @@ impl std::fmt::Debug for Index {
     }
 }
 
+/// Builds the documents of one [`Index`] from events, on any thread: see
+/// [`Index::document_builder`].
+#[derive(Clone)]
+pub struct DocumentBuilder(IndexSchema);
+
+impl DocumentBuilder {
+    /// The document of `event`, for [`Index::add_document`].
+    pub fn build(&self, event: &AuditEvent) -> IndexDocument {
+        IndexDocument(self.0.document(event), self.0.ids)
+    }
+}
+
+impl std::fmt::Debug for DocumentBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DocumentBuilder")
+    }
+}
+
+/// The index document of one event, made by a [`DocumentBuilder`], without its sequence number:
+/// [`Index::add_document`] adds that. It also carries the identifier hash it was built with, so
+/// that a document built for another index is refused rather than indexed under the wrong hashes.
+pub struct IndexDocument(TantivyDocument, IdHasher);
+
+impl std::fmt::Debug for IndexDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IndexDocument")
+    }
+}
+
 impl Index {
     /// Opens the index of the store in `store_dir`, creating `store_dir/index` if missing.
     ///
@@ -203,14 +232,34 @@ impl Index {
     /// watermark or above; the event becomes searchable at the next [`commit`](Self::commit).
     pub fn add(&mut self, seq: u64, event: &AuditEvent) -> Result<(), IndexError> {
         self.ensure_writer()?;
+        let document = self.schema.document(event);
+        self.add_document(seq, IndexDocument(document, self.schema.ids))
+    }
+
+    /// A builder of this index's documents, for building them on other threads (ingest builds
+    /// them on the reader's workers). Takes the writer lock, as [`add`](Self::add) does: while it
+    /// is held, the identifier hash the documents use cannot change.
+    pub fn document_builder(&mut self) -> Result<DocumentBuilder, IndexError> {
+        self.ensure_writer()?;
+        Ok(DocumentBuilder(self.schema.clone()))
+    }
+
+    /// Adds a document built by a [`DocumentBuilder`] of this index for the event stored at
+    /// `seq`, as [`add`](Self::add) does.
+    pub fn add_document(&mut self, seq: u64, document: IndexDocument) -> Result<(), IndexError> {
+        self.ensure_writer()?;
         if seq < self.next_seq {
             return Err(IndexError::OutOfOrder {
                 seq,
                 expected: self.next_seq,
             });
         }
-        self.batch
-            .push(UserOperation::Add(self.schema.document(seq, event)));
+        let IndexDocument(mut document, ids) = document;
+        if ids != self.schema.ids {
+            return Err(IndexError::ForeignDocument);
+        }
+        document.add_u64(self.schema.seq, seq);
+        self.batch.push(UserOperation::Add(document));
         self.next_seq = seq + 1;
         if self.batch.len() >= BATCH {
             self.send_batch()?;

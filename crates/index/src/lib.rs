@@ -62,7 +62,7 @@ mod timeline;
 pub use crate::catch_up::{CatchUp, catch_up, catch_up_report, reindex};
 pub use crate::error::IndexError;
 pub use crate::fields::SearchField;
-pub use crate::index::{INDEX_DIR, Index};
+pub use crate::index::{DocumentBuilder, INDEX_DIR, Index, IndexDocument};
 pub use crate::query::{
     Clause, Expr, Query, QueryError, QueryErrorKind, WildcardPart, WildcardPattern,
 };

@@ -127,10 +127,9 @@ impl IndexSchema {
         index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
     }
 
-    /// The document for one event.
-    pub(crate) fn document(&self, seq: u64, ev: &AuditEvent) -> TantivyDocument {
+    /// The document for one event, but for its sequence number.
+    pub(crate) fn document(&self, ev: &AuditEvent) -> TantivyDocument {
         let mut doc = TantivyDocument::new();
-        doc.add_u64(self.seq, seq);
         for &(f, kind, handle) in &self.fields {
             match f {
                 SearchField::Common(Field::Time) => doc.add_date(handle, date(ev.time)),

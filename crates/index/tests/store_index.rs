@@ -6,8 +6,8 @@
 use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat};
 use mailtrail_index::{
-    Clause, Expr, Index, IndexError, Query, SearchField, SearchOptions, catch_up, catch_up_report,
-    reindex,
+    Clause, Expr, Index, IndexDocument, IndexError, Query, SearchField, SearchOptions, catch_up,
+    catch_up_report, reindex,
 };
 use mailtrail_store::{OpenMode, SignerConfig, Store};
 
@@ -233,6 +233,41 @@ fn reindex_gives_identical_results() {
     assert_eq!(before, after);
     assert!(!dir.join("index.new").exists());
     assert!(!dir.join("index.old").exists());
+}
+
+#[test]
+fn documents_built_on_another_thread_index_as_added_events_do() {
+    let events: Vec<AuditEvent> = (0..400).map(|i| event(ual(i))).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut added = Index::open(&tmp.path().join("added")).unwrap();
+    for (seq, e) in (0..).zip(&events) {
+        added.add(seq, e).unwrap();
+    }
+    added.commit(400).unwrap();
+
+    let mut built = Index::open(&tmp.path().join("built")).unwrap();
+    let builder = built.document_builder().unwrap();
+    let documents: Vec<IndexDocument> = std::thread::scope(|s| {
+        s.spawn(|| events.iter().map(|e| builder.build(e)).collect())
+            .join()
+            .unwrap()
+    });
+    for (seq, d) in (0..).zip(documents) {
+        built.add_document(seq, d).unwrap();
+    }
+    built.commit(400).unwrap();
+    for q in QUERIES {
+        let found = seqs(&added, q);
+        assert!(!found.is_empty(), "{q}");
+        assert_eq!(seqs(&built, q), found, "{q}");
+    }
+
+    // Each index hashes identifiers under its own key: another index's document is refused.
+    let foreign = added.document_builder().unwrap().build(&events[0]);
+    assert!(matches!(
+        built.add_document(400, foreign),
+        Err(IndexError::ForeignDocument)
+    ));
 }
 
 #[test]

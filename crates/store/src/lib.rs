@@ -85,6 +85,7 @@ pub use crate::segment::{
 };
 pub use crate::signer::{PinSource, Pkcs11Uri, SignerConfig};
 pub use crate::store::{
-    Appended, CheckpointInfo, CommitSummary, OpenMode, Store, TenantInfo, UNKNOWN_TENANT,
+    Appended, CheckpointInfo, CommitSummary, OpenMode, PreparedRecord, Store, TenantInfo,
+    UNKNOWN_TENANT,
 };
 pub use crate::verify::{Finding, PrunedRange, TenantSummary, VerifyReport};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use mailtrail_event::AuditEvent;
+use mailtrail_event::{AuditEvent, SourceFormat, Timestamp};
 use redb::{ReadableDatabase as _, ReadableTable as _};
 
 use crate::checkpoint::{self, Checkpoint, VerifierKey};
@@ -50,6 +50,59 @@ pub enum OpenMode {
     ReadOnly,
     /// Append and commit; takes the writer lock, so one writer at a time.
     ReadWrite,
+}
+
+/// An event made ready for [`Store::append_prepared`]: what the store keeps of it, with its
+/// record's leaf hash already computed. Hashing needs no store, so ingest prepares records on the
+/// reader's worker threads, in parallel, and appends them in order on one.
+#[derive(Clone, Debug)]
+pub struct PreparedRecord {
+    record_id: String,
+    tenant_id: Option<String>,
+    source: SourceFormat,
+    time: Timestamp,
+    raw: Bytes,
+    leaf: Hash,
+}
+
+impl PreparedRecord {
+    /// Keeps what the store needs of `event` and hashes its original bytes.
+    pub fn new(event: AuditEvent) -> PreparedRecord {
+        PreparedRecord {
+            leaf: merkle::leaf_hash(&event.raw),
+            record_id: event.record_id,
+            tenant_id: event.tenant_id,
+            source: event.source,
+            time: event.time,
+            raw: event.raw,
+        }
+    }
+
+    /// The record id.
+    pub fn record_id(&self) -> &str {
+        &self.record_id
+    }
+}
+
+/// The parts of an event the store keeps.
+struct RecordParts<'a> {
+    record_id: &'a str,
+    tenant_id: Option<&'a str>,
+    source: SourceFormat,
+    time: Timestamp,
+    raw: &'a [u8],
+}
+
+impl<'a> RecordParts<'a> {
+    fn of(event: &'a AuditEvent) -> RecordParts<'a> {
+        RecordParts {
+            record_id: &event.record_id,
+            tenant_id: event.tenant_id.as_deref(),
+            source: event.source,
+            time: event.time,
+            raw: &event.raw,
+        }
+    }
 }
 
 /// What [`Store::append`] did with an event.
@@ -523,6 +576,27 @@ impl Store {
     /// An [`StoreError::InvalidEvent`] refuses only this event; other errors mean the writer must
     /// be reopened.
     pub fn append(&mut self, event: &AuditEvent) -> Result<Appended, StoreError> {
+        self.append_parts(RecordParts::of(event), None)
+    }
+
+    /// Appends a [`PreparedRecord`], as [`append`](Self::append) appends its event.
+    pub fn append_prepared(&mut self, record: &PreparedRecord) -> Result<Appended, StoreError> {
+        let parts = RecordParts {
+            record_id: &record.record_id,
+            tenant_id: record.tenant_id.as_deref(),
+            source: record.source,
+            time: record.time,
+            raw: &record.raw,
+        };
+        self.append_parts(parts, Some(&record.leaf))
+    }
+
+    /// Appends a record, whose leaf hash is `leaf` when the caller computed it already.
+    fn append_parts(
+        &mut self,
+        event: RecordParts<'_>,
+        leaf: Option<&Hash>,
+    ) -> Result<Appended, StoreError> {
         let Store { dir, writer, .. } = self;
         let dir = dir.as_path();
         let w = writer.as_deref_mut().ok_or(StoreError::ReadOnly)?;
@@ -530,7 +604,7 @@ impl Store {
             return Err(poisoned());
         }
         let invalid = |reason| StoreError::InvalidEvent {
-            record_id: event.record_id.clone(),
+            record_id: event.record_id.to_owned(),
             reason,
         };
         if event.record_id.is_empty() {
@@ -547,7 +621,6 @@ impl Store {
         }
         let tenant = event
             .tenant_id
-            .as_deref()
             .filter(|t| !t.is_empty())
             .unwrap_or(UNKNOWN_TENANT);
         if tenant.len() > MAX_NAME_LEN {
@@ -557,7 +630,7 @@ impl Store {
             "its source format is unknown to this store version",
         ))?;
 
-        pack_record_id(&event.record_id, &mut w.key_buf);
+        pack_record_id(event.record_id, &mut w.key_buf);
         if let Some(seq) = w.pending_ids.get(&w.key_buf) {
             return Ok(Appended::Duplicate { seq });
         }
@@ -604,7 +677,9 @@ impl Store {
         if log.pending_leaves.is_empty() && log.committed == leaf_index {
             w.changed_tenants.push(tenant.to_owned());
         }
-        let leaf = merkle::leaf_hash(&event.raw);
+        let leaf = leaf
+            .copied()
+            .unwrap_or_else(|| merkle::leaf_hash(event.raw));
         w.hash_buf.clear();
         log.frontier.push(leaf, &mut w.hash_buf);
         log.pending_leaves.extend_from_slice(&leaf);
@@ -623,8 +698,8 @@ impl Store {
                 time: event.time,
                 leaf_index,
                 tenant,
-                record_id: &event.record_id,
-                body: &event.raw,
+                record_id: event.record_id,
+                body: event.raw,
             },
         );
         w.block_count += 1;

@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use mailtrail_store::{Appended, OpenMode, SignerConfig, Store};
+use mailtrail_store::{Appended, OpenMode, PreparedRecord, SignerConfig, Store, StoreError};
 use proptest::prelude::*;
 use support::*;
 
@@ -284,4 +284,46 @@ fn bodies_deleted_outside_retention_are_reported() {
         "{:?}",
         v.findings
     );
+}
+
+#[test]
+fn a_prepared_record_is_stored_as_its_event_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |name| Store::init(&dir.path().join(name), SignerConfig::default()).unwrap();
+    let (mut plain, mut prepared) = (init("plain"), init("prepared"));
+    // Three tenants, and every tenth record twice: duplicates are found either way.
+    for n in (0..300).chain((0..300).step_by(10)) {
+        let e = event(n, tenant(n));
+        let a = plain.append(&e).unwrap();
+        let b = prepared.append_prepared(&PreparedRecord::new(e)).unwrap();
+        assert_eq!(a, b, "record {n}");
+    }
+    let mut nameless = event(1000, "contoso");
+    nameless.record_id.clear();
+    assert!(matches!(
+        prepared.append_prepared(&PreparedRecord::new(nameless)),
+        Err(StoreError::InvalidEvent { .. })
+    ));
+    plain.commit().unwrap();
+    prepared.commit().unwrap();
+
+    for seq in 0..300 {
+        assert_eq!(
+            plain.get_seq(seq).unwrap(),
+            prepared.get_seq(seq).unwrap(),
+            "seq {seq}"
+        );
+    }
+    let tenants = plain.tenants().unwrap();
+    assert_eq!(tenants, prepared.tenants().unwrap());
+    assert_eq!(tenants.len(), 3);
+    // The same tree: each tenant's signed root (the note's third line; the origin names the store).
+    let root = |s: &Store, t: &str| {
+        let note = s.latest_checkpoint(t).unwrap().unwrap().note;
+        note.lines().nth(2).unwrap().to_owned()
+    };
+    for t in &tenants {
+        assert_eq!(root(&plain, &t.tenant), root(&prepared, &t.tenant));
+    }
+    assert!(prepared.verify(None).unwrap().is_ok());
 }

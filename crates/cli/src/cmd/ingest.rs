@@ -1,10 +1,13 @@
 //! `mailtrail ingest`: append records to the evidence store.
 //!
 //! Inputs are read by `mailtrail-formats`, appended to the store (which drops record ids it already
-//! holds) and added to the search index under their seq. Every `--commit-every` records, every 30
-//! seconds and at the end, the store commits first (records durable, checkpoints signed) and the
-//! index second, so a search never sees records the store could still lose; after a crash the
-//! index catches up from the store.
+//! holds) and added to the search index under their seq. What needs neither the store nor the
+//! order of records (hashing a record, building its index document) is done on the reader's worker
+//! threads, in parallel; this thread appends and indexes in input order.
+//!
+//! Every `--commit-every` records, every 30 seconds and at the end, the store commits first
+//! (records durable, checkpoints signed) and the index second, so a search never sees records the
+//! store could still lose; after a crash the index catches up from the store.
 
 use std::ffi::OsString;
 use std::ops::ControlFlow;
@@ -13,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use mailtrail_event::AuditEvent;
-use mailtrail_formats::{Inputs, RawBytes, ReadOptions, Reader, Record};
-use mailtrail_index::Index;
-use mailtrail_store::{Appended, OpenMode, Store, StoreError};
+use mailtrail_formats::{Inputs, RawBytes, ReadOptions, Reader};
+use mailtrail_index::{DocumentBuilder, Index, IndexDocument};
+use mailtrail_store::{Appended, OpenMode, PreparedRecord, Store, StoreError};
 
 use crate::store_location::StoreArg;
 
@@ -69,21 +72,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut last_commit = Instant::now();
     let mut since_commit = 0u64;
     let mut failed = None;
-    // Records come to this thread in input order; the reader's own threads split and parse.
-    // Each event is dropped once stored and indexed, so events may share their batch's bytes.
+    // Records come to this thread in input order, prepared by the reader's own threads. A prepared
+    // record is dropped once stored and indexed, so it may share its batch's bytes.
     let options = ReadOptions {
         raw: RawBytes::Shared,
         ..ReadOptions::default()
     };
-    let summary = Reader::new(options).read_all(&expanded.inputs, &mut |record: Record| {
+    let builder = document_builder(&mut index);
+    let prepare = |event: AuditEvent| Prepared {
+        document: builder.as_ref().map(|b| b.build(&event)),
+        record: PreparedRecord::new(event),
+    };
+    let reader = Reader::new(options);
+    let summary = reader.read_prepared(&expanded.inputs, &prepare, &mut |record| {
         match record {
-            Ok(event) => {
+            Ok(Prepared { record, document }) => {
                 counts.read += 1;
-                match store.append(&event) {
+                match store.append_prepared(&record) {
                     Ok(Appended::New { seq, .. }) => {
                         counts.new += 1;
                         since_commit += 1;
-                        add_to_index(&mut index, seq, &event);
+                        add_to_index(&mut index, seq, document);
                     }
                     Ok(Appended::Duplicate { .. }) => counts.duplicates += 1,
                     Err(e @ StoreError::InvalidEvent { .. }) => reject(&mut counts, &e),
@@ -168,9 +177,27 @@ fn open_index(store: &Store) -> Option<Index> {
     }
 }
 
-fn add_to_index(index: &mut Option<Index>, seq: u64, event: &AuditEvent) {
+/// A record as the reader's threads prepare it for this one.
+struct Prepared {
+    record: PreparedRecord,
+    /// Its index document, unless ingest runs without the index.
+    document: Option<IndexDocument>,
+}
+
+fn document_builder(index: &mut Option<Index>) -> Option<DocumentBuilder> {
+    let builder = index.as_mut()?.document_builder();
+    builder
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
+            *index = None;
+        })
+        .ok()
+}
+
+fn add_to_index(index: &mut Option<Index>, seq: u64, document: Option<IndexDocument>) {
     if let Some(i) = index
-        && let Err(e) = i.add(seq, event)
+        && let Some(document) = document
+        && let Err(e) = i.add_document(seq, document)
     {
         tracing::warn!(error = %e, "Search index not updated; run `mailtrail reindex` later.");
         *index = None;
