@@ -1,8 +1,9 @@
 //! [`Reader`]: reads inputs into events, in order, on as many cores as it is given.
 //!
 //! One thread splits the inputs into records (decompressing, finding record boundaries) and packs
-//! them into batches of about a megabyte; worker threads parse and normalise the batches; the
-//! caller's thread receives the results and hands them to the [`Sink`]. Batches go to the workers
+//! them into batches of about a megabyte; worker threads parse and normalise the batches (and, for
+//! [`Reader::read_prepared`], prepare each event); the caller's thread receives the results and
+//! hands them to the [`Sink`]. Batches go to the workers
 //! round-robin and come back round-robin, so order is preserved without a reordering buffer. The
 //! channels are bounded, so a slow sink slows the reading instead of filling memory.
 
