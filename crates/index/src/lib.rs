@@ -13,7 +13,8 @@
 //!   -ip:10.0.0.0/8`, phrases, wildcards, ranges, CIDR blocks, AND/OR/NOT, free text) into a
 //!   syntax tree ([`Expr`], [`Clause`]), with located errors ([`QueryError`]).
 //! * [`Index`] holds the documents: [`Index::add`] and [`Index::commit`] feed it (or
-//!   [`catch_up`] does both from a store), [`Index::search`] pages hits newest first with stable
+//!   [`catch_up`] does both from a store; a [`DocumentBuilder`] builds documents on other
+//!   threads for [`Index::add_document`]), [`Index::search`] pages hits newest first with stable
 //!   [`Cursor`]s, [`Index::stats`] counts by fields and time buckets, [`Index::timeline`] lists
 //!   what touched one mailbox, oldest first.
 //! * The watermark ties the two together: store records `[0, watermark)` are indexed, published

@@ -5,9 +5,11 @@
 //!
 //! * [`Store`] is a directory. [`Store::append`] takes an [`AuditEvent`](mailtrail_event::AuditEvent),
 //!   drops it if its record id is already stored, and otherwise gives it the next global `seq` and
-//!   the next leaf of its tenant's log. [`Store::commit`] makes a batch durable and visible at once
-//!   and signs a checkpoint for each tenant log that grew. [`Store::scan`], [`Store::get`] and
-//!   [`Store::get_seq`] read committed [`StoredRecord`]s; the search index is rebuilt from `scan`.
+//!   the next leaf of its tenant's log; [`Store::append_prepared`] does the same with a
+//!   [`PreparedRecord`], whose hash was computed on another thread. [`Store::commit`] makes a
+//!   batch durable and visible at once and signs a checkpoint for each tenant log that grew.
+//!   [`Store::scan`], [`Store::get`] and [`Store::get_seq`] read committed [`StoredRecord`]s; the
+//!   search index is rebuilt from `scan`.
 //! * Records live in zstd-compressed *segment* files (the source of truth; layout in the segment
 //!   module docs). Each tenant has an RFC 6962 Merkle tree over its records' original bytes, stored
 //!   as its leaf hashes and the hashes of its subtrees of 256 leaves and more (layout in the merkle
