@@ -77,20 +77,16 @@ impl PreparedRecord {
             raw: event.raw,
         }
     }
-
-    /// The record id.
-    pub fn record_id(&self) -> &str {
-        &self.record_id
-    }
 }
 
-/// The parts of an event the store keeps.
+/// The parts of an event the store keeps, and its leaf hash if it was computed already.
 struct RecordParts<'a> {
     record_id: &'a str,
     tenant_id: Option<&'a str>,
     source: SourceFormat,
     time: Timestamp,
     raw: &'a [u8],
+    leaf: Option<&'a Hash>,
 }
 
 impl<'a> RecordParts<'a> {
@@ -101,6 +97,18 @@ impl<'a> RecordParts<'a> {
             source: event.source,
             time: event.time,
             raw: &event.raw,
+            leaf: None,
+        }
+    }
+
+    fn of_prepared(record: &'a PreparedRecord) -> RecordParts<'a> {
+        RecordParts {
+            record_id: &record.record_id,
+            tenant_id: record.tenant_id.as_deref(),
+            source: record.source,
+            time: record.time,
+            raw: &record.raw,
+            leaf: Some(&record.leaf),
         }
     }
 }
@@ -576,27 +584,15 @@ impl Store {
     /// An [`StoreError::InvalidEvent`] refuses only this event; other errors mean the writer must
     /// be reopened.
     pub fn append(&mut self, event: &AuditEvent) -> Result<Appended, StoreError> {
-        self.append_parts(RecordParts::of(event), None)
+        self.append_parts(RecordParts::of(event))
     }
 
     /// Appends a [`PreparedRecord`], as [`append`](Self::append) appends its event.
     pub fn append_prepared(&mut self, record: &PreparedRecord) -> Result<Appended, StoreError> {
-        let parts = RecordParts {
-            record_id: &record.record_id,
-            tenant_id: record.tenant_id.as_deref(),
-            source: record.source,
-            time: record.time,
-            raw: &record.raw,
-        };
-        self.append_parts(parts, Some(&record.leaf))
+        self.append_parts(RecordParts::of_prepared(record))
     }
 
-    /// Appends a record, whose leaf hash is `leaf` when the caller computed it already.
-    fn append_parts(
-        &mut self,
-        event: RecordParts<'_>,
-        leaf: Option<&Hash>,
-    ) -> Result<Appended, StoreError> {
+    fn append_parts(&mut self, event: RecordParts<'_>) -> Result<Appended, StoreError> {
         let Store { dir, writer, .. } = self;
         let dir = dir.as_path();
         let w = writer.as_deref_mut().ok_or(StoreError::ReadOnly)?;
@@ -677,7 +673,8 @@ impl Store {
         if log.pending_leaves.is_empty() && log.committed == leaf_index {
             w.changed_tenants.push(tenant.to_owned());
         }
-        let leaf = leaf
+        let leaf = event
+            .leaf
             .copied()
             .unwrap_or_else(|| merkle::leaf_hash(event.raw));
         w.hash_buf.clear();
