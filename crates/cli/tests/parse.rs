@@ -156,6 +156,36 @@ fn rejects_go_to_stderr_with_their_location_and_exit_code_is_1() {
 }
 
 #[test]
+fn records_read_in_part_are_printed_with_a_warning_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.json");
+    let good = std::fs::read_to_string(data("ual.ndjson")).unwrap();
+    let mut lines: Vec<String> = good.lines().map(str::to_owned).collect();
+    lines[1] = lines[1].replacen('{', r#"{"Item":[true],"#, 1);
+    std::fs::write(&path, lines.join("\n")).unwrap();
+
+    let out = mailtrail(&[path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), lines.len());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("warning: {}:2: record ", path.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("field Item: entries that are not messages (1)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.trim_end().ends_with(", 0 rejected, 1 read in part"),
+        "{stderr}"
+    );
+    // The event says what was left unread.
+    let second = text(&out.stdout).lines().nth(1).unwrap_or("").to_owned();
+    assert!(second.contains(r#""unread":["field Item: "#), "{second}");
+}
+
+#[test]
 fn stdin_globs_and_compressed_inputs_are_read() {
     let csv = std::fs::read(data("purview-current.csv")).unwrap();
     let zst = zstd::encode_all(&csv[..], 3).unwrap();

@@ -91,6 +91,32 @@ fn rejected_records_are_counted_with_their_location() {
 }
 
 #[test]
+fn a_record_read_in_part_is_stored_whole_and_named() {
+    let (dir, store, _) = init();
+    let file = dir.path().join("part.ndjson");
+    // Record 5 with messages in a shape no export writes: kept, but its messages are unread.
+    let odd = ual(5).replacen("{", r#"{"AffectedItems":42,"#, 1);
+    std::fs::write(&file, format!("{}\n{odd}\n", ual(1))).unwrap();
+    let o = run(&["ingest", file.to_str().unwrap()], &store);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("2 new, 0 duplicates, 0 rejected, 1 read in part;"),
+        "{}",
+        stdout(&o)
+    );
+    let err = stderr(&o);
+    let warning = err
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or("");
+    for part in ["part.ndjson:2", &guid(5), "AffectedItems"] {
+        assert!(warning.contains(part), "{part} in {err}");
+    }
+    let shown = run(&["show", &guid(5)], &store);
+    assert_eq!(stdout(&shown).trim_end(), odd);
+}
+
+#[test]
 fn a_proof_verifies_offline_and_only_with_the_right_key() {
     let (dir, store, key) = init();
     let file = dir.path().join("a.ndjson");

@@ -109,6 +109,42 @@ impl RecordError {
     }
 }
 
+/// A record read in part: it was read and kept, but some of its parts could not be (see
+/// [`AuditEvent::unread`](mailtrail_event::AuditEvent::unread)).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{location}: record {record_id} read in part: {}", .unread.join("; "))]
+pub struct RecordWarning {
+    location: RecordLocation,
+    record_id: String,
+    unread: Vec<String>,
+}
+
+impl RecordWarning {
+    /// The record at `location` with id `record_id`, and what of it was left unread.
+    pub fn new(location: RecordLocation, record_id: String, unread: Vec<String>) -> Self {
+        Self {
+            location,
+            record_id,
+            unread,
+        }
+    }
+
+    /// Where the record is.
+    pub fn location(&self) -> &RecordLocation {
+        &self.location
+    }
+
+    /// The record's id.
+    pub fn record_id(&self) -> &str {
+        &self.record_id
+    }
+
+    /// Each part left unread, as what and why.
+    pub fn unread(&self) -> &[String] {
+        &self.unread
+    }
+}
+
 /// Why a record was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

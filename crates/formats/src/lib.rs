@@ -69,6 +69,7 @@ mod stream;
 
 pub use crate::error::{
     InputError, InputErrorKind, Position, RecordError, RecordErrorKind, RecordLocation,
+    RecordWarning,
 };
 pub use crate::input::{Input, Inputs};
 pub use crate::reader::{

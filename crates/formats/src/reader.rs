@@ -15,7 +15,7 @@ use std::thread;
 use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat};
 
-use crate::error::{InputError, RecordError, RecordErrorKind, RecordLocation};
+use crate::error::{InputError, RecordError, RecordErrorKind, RecordLocation, RecordWarning};
 use crate::input::Input;
 use crate::json::Split;
 use crate::record::{self, Container, RecordKey};
@@ -37,6 +37,9 @@ pub(crate) trait Decoded: Send + Sized + 'static {
     ) -> Result<Self, RecordErrorKind>;
 
     fn source(&self) -> SourceFormat;
+
+    /// What of the record could not be read, if anything, for the summary.
+    fn warning(&self, location: &RecordLocation) -> Option<RecordWarning>;
 }
 
 impl Decoded for AuditEvent {
@@ -57,6 +60,16 @@ impl Decoded for AuditEvent {
     fn source(&self) -> SourceFormat {
         self.source
     }
+
+    fn warning(&self, location: &RecordLocation) -> Option<RecordWarning> {
+        (!self.unread.is_empty()).then(|| {
+            RecordWarning::new(
+                location.clone(),
+                self.record_id.clone(),
+                self.unread.clone(),
+            )
+        })
+    }
 }
 
 impl Decoded for RecordKey {
@@ -75,10 +88,16 @@ impl Decoded for RecordKey {
     fn source(&self) -> SourceFormat {
         self.source
     }
+
+    /// Keys read only the top of a record; what the rest holds is known once it is normalised.
+    fn warning(&self, _: &RecordLocation) -> Option<RecordWarning> {
+        None
+    }
 }
 
-/// How much a rejected-record list keeps per input; all are counted and all go to the sink.
-const KEPT_REJECTS: usize = 100;
+/// How much a list of rejected records, or of records read in part, keeps per input; all are
+/// counted.
+const KEPT_PER_INPUT: usize = 100;
 const BATCH_BYTES: usize = 1 << 20;
 const BATCH_ITEMS: usize = 4096;
 
@@ -159,6 +178,8 @@ pub struct InputSummary {
     rejected: u64,
     by_source: BTreeMap<SourceFormat, u64>,
     rejects: Vec<RecordError>,
+    partial: u64,
+    warnings: Vec<RecordWarning>,
     errors: Vec<InputError>,
 }
 
@@ -188,6 +209,17 @@ impl InputSummary {
         &self.rejects
     }
 
+    /// Records read in part: read into events, and counted in [`records`](Self::records), but
+    /// with parts that could not be read (see [`AuditEvent::unread`]).
+    pub fn partial(&self) -> u64 {
+        self.partial
+    }
+
+    /// The first records read in part (at most 100; [`partial`](Self::partial) counts them all).
+    pub fn warnings(&self) -> &[RecordWarning] {
+        &self.warnings
+    }
+
     /// Why the input, or a part of it (a zip member), could not be read.
     pub fn errors(&self) -> &[InputError] {
         &self.errors
@@ -215,6 +247,16 @@ impl Summary {
     /// Records rejected.
     pub fn rejected(&self) -> u64 {
         self.inputs.iter().map(InputSummary::rejected).sum()
+    }
+
+    /// Records read in part.
+    pub fn partial(&self) -> u64 {
+        self.inputs.iter().map(InputSummary::partial).sum()
+    }
+
+    /// The records read in part that the inputs' summaries keep, in order.
+    pub fn warnings(&self) -> impl Iterator<Item = &RecordWarning> {
+        self.inputs.iter().flat_map(|i| i.warnings.iter())
     }
 
     /// Every input-level error.
@@ -394,9 +436,18 @@ enum Item {
 #[allow(clippy::large_enum_variant)]
 enum Output<U> {
     InputStart(String),
-    /// What `prepare` made of a record, and the format the record was in (for the summary).
-    Record(Result<(SourceFormat, U), RecordError>),
+    /// What `prepare` made of a record.
+    Record(Result<Prepared<U>, RecordError>),
     InputDone(Vec<InputError>),
+}
+
+/// A record as the workers hand it over.
+struct Prepared<U> {
+    /// The format it was in, and what of it could not be read: for the summary.
+    source: SourceFormat,
+    warning: Option<RecordWarning>,
+    /// What `prepare` made of it, for the sink.
+    value: U,
 }
 
 /// Normalises a batch and prepares its records (on a worker thread).
@@ -417,7 +468,11 @@ fn process<T: Decoded, U>(
                 container,
             } => Output::Record(
                 T::decode(&data, range, container, &location, raw)
-                    .map(|decoded| (decoded.source(), prepare(decoded)))
+                    .map(|decoded| Prepared {
+                        source: decoded.source(),
+                        warning: decoded.warning(&location),
+                        value: prepare(decoded),
+                    })
                     .map_err(|k| RecordError::new(location, k)),
             ),
             Item::Error(e) => Output::Record(Err(e)),
@@ -588,23 +643,29 @@ impl<U, S: Sink<U>> Collector<'_, S, U> {
                 });
                 ControlFlow::Continue(())
             }
-            Output::Record(record) => {
+            Output::Record(mut record) => {
                 let current = self.current.get_or_insert_with(InputSummary::default);
-                let rejected = match &record {
-                    Ok((source, _)) => {
+                let rejected = match &mut record {
+                    Ok(prepared) => {
                         current.records += 1;
-                        *current.by_source.entry(*source).or_default() += 1;
+                        *current.by_source.entry(prepared.source).or_default() += 1;
+                        if let Some(w) = prepared.warning.take() {
+                            current.partial += 1;
+                            if current.warnings.len() < KEPT_PER_INPUT {
+                                current.warnings.push(w);
+                            }
+                        }
                         false
                     }
                     Err(e) => {
                         current.rejected += 1;
-                        if current.rejects.len() < KEPT_REJECTS {
+                        if current.rejects.len() < KEPT_PER_INPUT {
                             current.rejects.push(e.clone());
                         }
                         true
                     }
                 };
-                self.sink.record(record.map(|(_, prepared)| prepared))?;
+                self.sink.record(record.map(|prepared| prepared.value))?;
                 if rejected && self.strict {
                     return ControlFlow::Break(());
                 }

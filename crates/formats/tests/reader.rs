@@ -240,6 +240,41 @@ fn prepared_records_are_the_events_prepared_on_the_workers_in_order() {
 }
 
 #[test]
+fn records_read_in_part_are_kept_counted_and_located() {
+    let good = r#"{"Id":"1","CreationTime":"2023-06-16T09:01:02","Operation":"MoveToDeletedItems","AffectedItems":[{"InternetMessageId":"<a@x>"}]}"#;
+    let odd = r#"{"Id":"2","CreationTime":"2023-06-16T09:01:03","Operation":"HardDelete","AffectedItems":"gone"}"#;
+    let input = Input::bytes("items.json", format!("{good}\n{odd}\n{good}\n"));
+    for threads in [1, 3] {
+        let reader = Reader::new(ReadOptions {
+            threads,
+            ..Default::default()
+        });
+        let mut events = Vec::new();
+        let summary = reader.read_all(std::slice::from_ref(&input), &mut |r: Record| {
+            events.extend(r.ok());
+            ControlFlow::Continue(())
+        });
+        assert_eq!((summary.records(), summary.rejected()), (3, 0));
+        assert_eq!(summary.partial(), 1);
+        let [w] = &summary.warnings().collect::<Vec<_>>()[..] else {
+            panic!("one warning")
+        };
+        assert_eq!((w.location().line(), w.record_id()), (2, "2"));
+        assert!(w.unread()[0].contains("AffectedItems"), "{w}");
+        assert!(
+            w.to_string()
+                .starts_with("items.json:2: record 2 read in part: "),
+            "{w}"
+        );
+        // The event is there, without its messages, and says so.
+        assert_eq!(events[1].record_id, "2");
+        assert!(events[1].items.is_empty());
+        assert_eq!(events[1].unread, w.unread());
+        assert!(events[0].unread.is_empty() && events[0].items.len() == 1);
+    }
+}
+
+#[test]
 fn keys_are_read_from_the_same_fields_as_events() {
     let inputs = fixture_inputs();
     let reader = Reader::default();

@@ -132,6 +132,13 @@ impl TimelineEntry {
                 }
             }
         };
+        // What the record holds but could not be read: the reader must not take silence for
+        // "nothing there".
+        let detail = match (ev.unread.is_empty(), detail.is_empty()) {
+            (true, _) => detail,
+            (false, true) => format!("PARTLY UNREAD: {}", ev.unread.join("; ")),
+            (false, false) => format!("{detail}; PARTLY UNREAD: {}", ev.unread.join("; ")),
+        };
         TimelineEntry {
             time: ev.time.to_string(),
             operation: ev.operation.clone(),
@@ -253,5 +260,30 @@ mod tests {
         );
         assert_eq!(e.message_ids.len(), 7);
         assert_eq!(e.folders, ["\\Inbox", "\\Archive"]);
+    }
+
+    #[test]
+    fn parts_left_unread_are_said() {
+        let delete = AuditEvent {
+            operation: "HardDelete".into(),
+            unread: vec!["field AffectedItems: neither a message nor a list of messages".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            TimelineEntry::describe(&delete).detail,
+            "PARTLY UNREAD: field AffectedItems: neither a message nor a list of messages"
+        );
+        let rule = AuditEvent {
+            parameters: vec![NameValue {
+                name: "ForwardTo".into(),
+                value: "x@evil.example".into(),
+            }],
+            unread: vec!["field Item: entries that are not messages (2)".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            TimelineEntry::describe(&rule).detail,
+            "ForwardTo=x@evil.example; PARTLY UNREAD: field Item: entries that are not messages (2)"
+        );
     }
 }

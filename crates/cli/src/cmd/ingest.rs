@@ -130,14 +130,28 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     for e in summary.errors() {
         eprintln!("error: {e}");
     }
+    // Stored whole, but some of what they say is not in their events, and so not searchable.
+    for w in summary.warnings().take(SHOWN_REJECTS as usize) {
+        eprintln!("warning: {w}");
+    }
+    if summary.partial() > SHOWN_REJECTS {
+        eprintln!(
+            "… and {} more records read in part.",
+            summary.partial() - SHOWN_REJECTS
+        );
+    }
     if counts.rejected > SHOWN_REJECTS {
         eprintln!(
             "… and {} more rejected records.",
             counts.rejected - SHOWN_REJECTS
         );
     }
+    let partial = match summary.partial() {
+        0 => String::new(),
+        n => format!(", {n} read in part"),
+    };
     println!(
-        "read {} records from {} inputs: {} new, {} duplicates, {} rejected; the store holds {}",
+        "read {} records from {} inputs: {} new, {} duplicates, {} rejected{partial}; the store holds {}",
         counts.read,
         input_count,
         counts.new,

@@ -111,6 +111,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.inputs().len(),
         summary.rejected()
     );
+    if summary.partial() > 0 {
+        last.push_str(&format!(", {} read in part", summary.partial()));
+    }
     if failed_inputs > 0 {
         last.push_str(&format!(
             ", {failed_inputs} inputs not read (or not completely)"
@@ -192,6 +195,16 @@ impl<W: Write> Sink for ParseSink<W> {
     }
 
     fn input_done(&mut self, summary: &InputSummary) -> ControlFlow<()> {
+        for w in summary.warnings() {
+            eprint_line(&format!("warning: {w}"));
+        }
+        let more = summary.partial() - summary.warnings().len() as u64;
+        if more > 0 {
+            eprint_line(&format!(
+                "warning: … and {more} more records read in part in {}",
+                summary.name()
+            ));
+        }
         for e in summary.errors() {
             eprint_line(&format!("error: {e}"));
         }

@@ -112,6 +112,7 @@ pub(super) fn build(
     let ctx = app_access_context(f.AppAccessContext)?.unwrap_or_default();
 
     let folders = folders(f.Folders)?;
+    let mut unread = Vec::new();
     let access_type = lookup(&operation_properties, "MailAccessType")
         .map(Cow::Borrowed)
         .or_else(|| f.MailAccessType.as_ref().and_then(Scalar::text))
@@ -175,7 +176,8 @@ pub(super) fn build(
             .and_then(|t| LogonType::parse(&t)),
         object_id: text(&[&f.ObjectId, &f.OfficeObjectId]),
         mail_access,
-        items: mail_items(f.Item, f.AffectedItems),
+        items: mail_items(f.Item, f.AffectedItems, &mut unread),
+        unread,
         parameters,
         operation_properties,
         extended_properties,

@@ -522,16 +522,28 @@ struct RawParentFolder<'a> {
 /// `{InternetMessageId, Subject, ParentFolder: {Path}}` each, possibly serialised into a string
 /// (Sentinel) or written as PowerShell hashtable strings (Defender).
 ///
-/// These only add to what the record says, so a shape not known here is passed over instead of
-/// rejecting the record: the record is evidence whatever its items look like.
-pub(crate) fn mail_items(item: Option<&RawValue>, affected: Option<&RawValue>) -> Vec<MailItem> {
+/// These only add to what the record says, so a shape not known here does not reject the record:
+/// the record is evidence whatever its items look like. What could not be read is said in
+/// `unread`, one entry per field.
+pub(crate) fn mail_items(
+    item: Option<&RawValue>,
+    affected: Option<&RawValue>,
+    unread: &mut Vec<String>,
+) -> Vec<MailItem> {
     let mut out = Vec::new();
-    for raw in [item, affected].into_iter().flatten() {
-        let Ok(Some(json)) = nested_json(raw, "Item") else {
-            continue;
+    for (field, raw) in [("Item", item), ("AffectedItems", affected)] {
+        let Some(raw) = raw else { continue };
+        let json = match nested_json(raw, field) {
+            Ok(Some(json)) => json,
+            Ok(None) => continue,
+            Err(e) => {
+                unread.push(e.to_string());
+                continue;
+            }
         };
+        let mut others = 0;
         let one = |item: Item<'_, RawMailItem<'_>>, out: &mut Vec<MailItem>| {
-            out.extend(match item {
+            let read = match item {
                 Item::Object(i) => Some(MailItem {
                     internet_message_id: text(&[&i.internet_message_id]),
                     subject: text(&[&i.subject]),
@@ -542,11 +554,32 @@ pub(crate) fn mail_items(item: Option<&RawValue>, affected: Option<&RawValue>) -
                 }),
                 Item::Text(s) => ps_mail_item(&s),
                 Item::Other => None,
-            });
+            };
+            match read {
+                Some(m) => out.push(m),
+                None => others += 1,
+            }
         };
-        match for_each_of(&json, one) {
-            Some(read) => out.extend(read.unwrap_or_default()),
-            None => out.extend(ps_mail_item(&json)),
+        let problem = match for_each_of(&json, one) {
+            Some(Ok(read)) => {
+                out.extend(read);
+                None
+            }
+            Some(Err(e)) => Some(e.to_string()),
+            None => match ps_mail_item(&json) {
+                Some(m) => {
+                    out.push(m);
+                    None
+                }
+                None => Some("neither a message nor a list of messages".to_owned()),
+            },
+        };
+        if let Some(why) = problem {
+            unread.push(format!("field {field}: {why}"));
+        } else if others > 0 {
+            unread.push(format!(
+                "field {field}: entries that are not messages ({others})"
+            ));
         }
     }
     out
@@ -680,8 +713,9 @@ mod tests {
         let affected = raw(
             r#"[{"InternetMessageId":"<a@x>","ParentFolder":{"Path":"\\Inbox"}},{"Subject":"draft"}]"#,
         );
+        let mut unread = Vec::new();
         assert_eq!(
-            ids(mail_items(Some(&item), Some(&affected))),
+            ids(mail_items(Some(&item), Some(&affected), &mut unread)),
             [
                 (some("<s@x>"), some("\\Sent Items"), some("Hi")),
                 (some("<a@x>"), some("\\Inbox"), None),
@@ -693,28 +727,40 @@ mod tests {
         let sentinel = raw(r#""[{\"InternetMessageId\":\"<b@x>\"}]""#);
         let defender = raw(r#"["@{Id=RgAA; InternetMessageId=<c@x>; Subject=Invoice}"]"#);
         assert_eq!(
-            ids(mail_items(Some(&sentinel), Some(&defender))),
+            ids(mail_items(Some(&sentinel), Some(&defender), &mut unread)),
             [
                 (some("<b@x>"), None, None),
                 (some("<c@x>"), None, some("Invoice")),
             ]
         );
+        assert_eq!(unread, Vec::<String>::new());
 
-        // Shapes not known here add nothing, and reject nothing.
-        for odd in [
-            r#"7"#,
-            r#""not json""#,
-            r#"[1,"x",null]"#,
-            r#"{"ParentFolder":"\\Inbox"}"#,
-            "null",
+        // Shapes not known here add nothing and reject nothing, but say what was left unread.
+        for (odd, left_unread) in [
+            (r#"7"#, true),
+            (r#""not json""#, true),
+            (r#"[1,"x",null]"#, true),
+            (r#"{"ParentFolder":"\\Inbox"}"#, false),
+            ("null", false),
         ] {
             let odd = raw(odd);
+            let mut unread = Vec::new();
             assert!(
-                mail_items(Some(&odd), None)
+                mail_items(None, Some(&odd), &mut unread)
                     .iter()
                     .all(|i| i.internet_message_id.is_none() && i.folder.is_none()),
                 "{}",
                 odd.get()
+            );
+            assert_eq!(
+                unread.len(),
+                usize::from(left_unread),
+                "{}: {unread:?}",
+                odd.get()
+            );
+            assert!(
+                unread.iter().all(|u| u.contains("AffectedItems")),
+                "{unread:?}"
             );
         }
     }
