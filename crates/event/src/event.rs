@@ -77,9 +77,10 @@ pub struct AuditEvent {
     /// [`mail_access`](Self::mail_access).
     #[serde(default)]
     pub items: Vec<MailItem>,
-    /// Parts of the record that could not be read, each as what and why, e.g. `AffectedItems: a
-    /// number, not a list of messages`. The record was read without them; it stays evidence, so
-    /// it is not rejected, but what these parts say is missing from the fields above.
+    /// Parts of the record that could not be read, each as what and why, e.g. `field
+    /// AffectedItems: neither a message nor a list of messages`. The record was read without
+    /// them; it stays evidence, so it is not rejected, but what these parts say is missing from
+    /// the fields above.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<String>,
     /// `Parameters` of an admin cmdlet or inbox rule, as name/value pairs.
