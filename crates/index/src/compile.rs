@@ -11,6 +11,7 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 use tantivy_fst::Automaton;
 
+use crate::column_query::{Accept, ColumnQuery};
 use crate::fields::FieldKind;
 use crate::guard::SafeSeek;
 use crate::query::{Clause, Expr, WildcardPart, WildcardPattern};
@@ -89,12 +90,29 @@ fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQu
                 Bound::Included(term),
             ))
         }
-        Clause::Keyword { field, value } => {
-            let value = lowercase(truncate(value, KEYWORD_MAX_BYTES));
-            let term = Term::from_field_text(s.field(*field), &value);
-            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+        // The event's own mailbox is in `mailbox` only (see `schema::mailbox_term_is`).
+        Clause::Keyword {
+            field: SearchField::Touches,
+            ..
         }
-        Clause::Wildcard { field, pattern } => regex(s, *field, pattern)?,
+        | Clause::Wildcard {
+            field: SearchField::Touches,
+            ..
+        }
+        | Clause::Exists {
+            field: SearchField::Touches,
+        } => {
+            let mailbox = on_field(c, SearchField::Common(mailtrail_event::Field::Mailbox));
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, keyword_clause(s, c)?),
+                (Occur::Should, clause(s, &mailbox, ids)?),
+            ]))
+        }
+        Clause::Keyword { field, value } if field.column_only() => Box::new(ColumnQuery {
+            field: *field,
+            accept: Accept::Value(lowercase(truncate(value, KEYWORD_MAX_BYTES)).into_owned()),
+        }),
+        Clause::Keyword { .. } | Clause::Wildcard { .. } => keyword_clause(s, c)?,
         Clause::Exists { field } => exists(s, *field)?,
         Clause::Words { words } => {
             let f = s.field(SearchField::Text);
@@ -144,10 +162,43 @@ fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQu
             ))
         }
         Clause::Time { from, to } => time_range(s, *from, *to),
-        Clause::Bool { field, value } => Box::new(TermQuery::new(
-            Term::from_field_bool(s.field(*field), *value),
-            IndexRecordOption::Basic,
-        )),
+        Clause::Bool { field, value } => Box::new(ColumnQuery {
+            field: *field,
+            accept: Accept::Flag(*value),
+        }),
+    })
+}
+
+/// A keyword clause, over another keyword field.
+fn on_field(c: &Clause, field: SearchField) -> Clause {
+    match c {
+        Clause::Keyword { value, .. } => Clause::Keyword {
+            field,
+            value: value.clone(),
+        },
+        Clause::Wildcard { pattern, .. } => Clause::Wildcard {
+            field,
+            pattern: pattern.clone(),
+        },
+        _ => Clause::Exists { field },
+    }
+}
+
+/// A value or pattern of a keyword field, matched among its terms (or its column's values).
+fn keyword_clause(s: &IndexSchema, c: &Clause) -> Result<Box<dyn TQuery>, IndexError> {
+    Ok(match c {
+        Clause::Keyword { field, value } => {
+            let value = lowercase(truncate(value, KEYWORD_MAX_BYTES));
+            let term = Term::from_field_text(s.field(*field), &value);
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+        }
+        Clause::Wildcard { field, pattern } if field.column_only() => Box::new(ColumnQuery {
+            field: *field,
+            accept: Accept::Pattern(Arc::new(pattern_regex(pattern)?)),
+        }),
+        Clause::Wildcard { field, pattern } => regex(s, *field, pattern)?,
+        Clause::Exists { field } => exists(s, *field)?,
+        _ => Box::new(EmptyQuery),
     })
 }
 
@@ -265,13 +316,16 @@ fn regex(
     field: SearchField,
     pattern: &WildcardPattern,
 ) -> Result<Box<dyn TQuery>, IndexError> {
-    let re = pattern.to_lowercase().to_regex();
-    RegexQuery::from_pattern(&re, s.field(field))
-        .map(|q| Box::new(q) as Box<dyn TQuery>)
-        .map_err(|e| IndexError::Pattern {
-            pattern: pattern.to_string(),
-            reason: e.to_string(),
-        })
+    let re = pattern_regex(pattern)?;
+    Ok(Box::new(RegexQuery::from_regex(re, s.field(field))))
+}
+
+/// The regular expression of a wildcard pattern, over lower-cased values.
+fn pattern_regex(pattern: &WildcardPattern) -> Result<tantivy_fst::Regex, IndexError> {
+    tantivy_fst::Regex::new(&pattern.to_lowercase().to_regex()).map_err(|e| IndexError::Pattern {
+        pattern: pattern.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// "The field has a value". Columns answer that directly; keyword fields without a column

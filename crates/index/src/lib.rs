@@ -49,6 +49,7 @@
 
 mod catch_up;
 mod collect;
+mod column_query;
 mod compile;
 mod error;
 mod fields;

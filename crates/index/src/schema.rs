@@ -66,6 +66,9 @@ impl IndexSchema {
             let name = f.name();
             let kind = f.kind();
             let handle = match kind {
+                FieldKind::Keyword if f.column_only() => {
+                    b.add_text_field(name, TextOptions::default().set_fast("raw"))
+                }
                 FieldKind::Keyword => {
                     let indexing = TextFieldIndexing::default()
                         .set_tokenizer(KEYWORD_TOKENIZER)
@@ -94,9 +97,8 @@ impl IndexSchema {
                         .set_fast()
                         .set_precision(DateTimePrecision::Nanoseconds),
                 ),
-                FieldKind::Bool => {
-                    b.add_bool_field(name, NumericOptions::default().set_indexed().set_fast())
-                }
+                // A column only: an indexed flag would be a term in nearly every event.
+                FieldKind::Bool => b.add_bool_field(name, NumericOptions::default().set_fast()),
             };
             fields.push((f, kind, handle));
         }
@@ -162,8 +164,11 @@ impl IndexSchema {
                     }
                 }
                 SearchField::Touches => {
-                    for m in touched_mailboxes(ev) {
-                        doc.add_text(handle, truncate(&m, KEYWORD_MAX_BYTES));
+                    for m in touched_mailboxes(ev)
+                        .iter()
+                        .filter(|m| !mailbox_term_is(ev, m))
+                    {
+                        doc.add_text(handle, truncate(m, KEYWORD_MAX_BYTES));
                     }
                 }
                 SearchField::Text => {
@@ -415,6 +420,15 @@ pub(crate) fn touched_mailboxes(ev: &AuditEvent) -> Vec<Cow<'_, str>> {
         }
     }
     out
+}
+
+/// Whether the `mailbox` field holds `touched` (lower-cased) as its term: then `touches` leaves it
+/// out, and a `touches` query asks both fields (see `compile`). That is the case of nearly every
+/// mailbox event's own mailbox, where the term would only repeat the mailbox's; one written with
+/// blanks around it, or with capitals outside ASCII, stays in `touches`.
+fn mailbox_term_is(ev: &AuditEvent, touched: &str) -> bool {
+    ev.mailbox()
+        .is_some_and(|m| m.eq_ignore_ascii_case(touched))
 }
 
 /// Keyword fields whose values free text leaves to them: a free-text query reads these values'

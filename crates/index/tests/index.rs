@@ -567,3 +567,77 @@ fn stats_without_fields_count_per_bucket() {
     );
     assert_eq!(stats.total, 3);
 }
+
+/// Fields kept only as columns, over many blocks of events and two segments: every spelling of a
+/// value, exclusions, and intersections with a rare term that seek far ahead, against counts
+/// taken from the events themselves.
+#[test]
+fn column_fields_answer_like_terms_over_many_blocks() {
+    const WORKLOADS: [&str; 5] = ["Exchange", "SharePoint", "EXCHANGE", "OneDrive", "exchange"];
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    let mut events = Vec::new();
+    // A sequence without period, so that values and the rare user fall unevenly across blocks.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for seq in 0..30_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let user = if x.is_multiple_of(211) {
+            "rare@x.com"
+        } else {
+            "a@x.com"
+        };
+        let mut ev = event("2026-01-01T00:00:00Z", user, "MailItemsAccessed");
+        ev.workload = Some(WORKLOADS[(x % 5) as usize].into());
+        ev.mail_access = (!x.is_multiple_of(3)).then(|| MailAccess {
+            is_throttled: Some(x.is_multiple_of(7)),
+            ..Default::default()
+        });
+        index.add(seq, &ev).unwrap();
+        events.push(ev);
+        if seq == 12_345 {
+            index.commit(seq + 1).unwrap();
+        }
+    }
+    index.commit(30_000).unwrap();
+
+    let exchange = |ev: &AuditEvent| {
+        ev.workload
+            .as_deref()
+            .unwrap()
+            .eq_ignore_ascii_case("exchange")
+    };
+    let rare = |ev: &AuditEvent| ev.user_id.as_deref() == Some("rare@x.com");
+    let throttled = |ev: &AuditEvent| ev.mail_access.as_ref().and_then(|m| m.is_throttled);
+    let count = |f: &dyn Fn(&AuditEvent) -> bool| events.iter().filter(|e| f(e)).count() as u64;
+    let cases: [(&str, u64); 8] = [
+        ("workload:EXCHANGE", count(&exchange)),
+        (
+            "workload:exchange user:rare@x.com",
+            count(&|e| exchange(e) && rare(e)),
+        ),
+        ("-workload:exchange", count(&|e| !exchange(e))),
+        (
+            "user:rare@x.com -workload:exchange",
+            count(&|e| rare(e) && !exchange(e)),
+        ),
+        ("workload:*o*", count(&|e| !exchange(e))),
+        (
+            "throttled:true user:rare@x.com",
+            count(&|e| rare(e) && throttled(e) == Some(true)),
+        ),
+        ("throttled:false", count(&|e| throttled(e) == Some(false))),
+        (
+            "workload:nothing OR throttled:*",
+            count(&|e| throttled(e).is_some()),
+        ),
+    ];
+    for (q, want) in cases {
+        let page = index
+            .search(&Query::parse(q).unwrap(), &SearchOptions::default())
+            .unwrap();
+        assert_eq!(page.total, want, "{q}");
+        assert!(want > 0, "{q} tests nothing");
+    }
+}

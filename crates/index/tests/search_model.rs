@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::ops::Bound;
 
-use mailtrail_event::{AuditEvent, Field, Folder, MailAccess, MailAccessType, MailItem, Timestamp};
+use mailtrail_event::{
+    AuditEvent, Field, Folder, MailAccess, MailAccessType, MailItem, NameValue, Timestamp,
+};
 use mailtrail_index::{
     Clause, Expr, Index, Query, SearchField, SearchOptions, StatsRequest, WildcardPart,
     WildcardPattern,
@@ -53,6 +55,29 @@ const IPS: &[&str] = &[
     "2603:1026::5",
 ];
 const TENANTS: &[&str] = &["tenant-a", "tenant-b"];
+/// Workloads, one of them in three spellings: a query for one matches all three, which lie apart
+/// in a column's sorted values.
+const WORKLOADS: &[&str] = &[
+    "Exchange",
+    "EXCHANGE",
+    "exchange",
+    "AzureActiveDirectory",
+    "SharePoint",
+];
+/// Mailbox owners: the users, and one written with blanks around it.
+const OWNERS: &[&str] = &[
+    "alice@contoso.com",
+    "Bob@Contoso.com",
+    "Ünal@contoso.com",
+    " carol@fabrikam.com ",
+];
+/// `Identity` parameters of cmdlets, as Exchange writes them.
+const IDENTITIES: &[&str] = &[
+    "alice@contoso.com",
+    "Bob@Contoso.com\\Forward all",
+    "dave@contoso.com:\\Inbox",
+    "Ünal@contoso.com",
+];
 /// Identifiers, two of them differing only in their last character and in letter case.
 const SESSIONS: &[&str] = &[
     "3f2c9a1e-0b7d-4c55-9e21-7d0c4b1a2e3f",
@@ -80,12 +105,14 @@ fn event() -> impl Strategy<Value = AuditEvent> {
             pick(USERS),
             pick(OPS),
             pick(TENANTS),
+            pick(WORKLOADS),
         ),
         (
             proptest::option::of(pick(APPS)),
             proptest::option::of(pick(AGENTS)),
             proptest::option::of(pick(IPS)),
-            proptest::option::of(pick(USERS)),
+            proptest::option::of(pick(OWNERS)),
+            proptest::option::of(pick(IDENTITIES)),
         ),
         (
             proptest::option::of(0u64..300),
@@ -101,8 +128,8 @@ fn event() -> impl Strategy<Value = AuditEvent> {
     )
         .prop_map(
             |(
-                (secs, nanos, user, op, tenant),
-                (app, agent, ip, owner),
+                (secs, nanos, user, op, tenant, workload),
+                (app, agent, ip, owner, identity),
                 (count, throttled, folders, bind),
                 (session, token, messages),
             )| {
@@ -144,7 +171,7 @@ fn event() -> impl Strategy<Value = AuditEvent> {
                     // Whole seconds mostly, and some sub-second times, to test ties and bounds.
                     time: Timestamp::new(EPOCH + secs, (nanos * 250_000_000) as i32).unwrap(),
                     tenant_id: Some(tenant.into()),
-                    workload: Some("Exchange".into()),
+                    workload: Some(workload.into()),
                     operation: op.into(),
                     user_id: Some(user.into()),
                     client_app_id: app.map(Into::into),
@@ -155,6 +182,13 @@ fn event() -> impl Strategy<Value = AuditEvent> {
                     unique_token_id: token.map(Into::into),
                     mail_access,
                     items,
+                    parameters: identity
+                        .map(|v| NameValue {
+                            name: "Identity".into(),
+                            value: v.into(),
+                        })
+                        .into_iter()
+                        .collect(),
                     ..Default::default()
                 }
             },
@@ -213,7 +247,15 @@ fn leaf() -> impl Strategy<Value = String> {
         pick(FOLDERS).prop_map(|f| format!("folder:\"{}\"", f.replace('\\', "\\\\"))),
         Just("folder:*inbox*".to_owned()),
         pick(USERS).prop_map(|u| format!("mailbox:\"{u}\"")),
-        pick(TENANTS).prop_map(|t| format!("tenant:{t}")),
+        in_any_case("tenant", TENANTS),
+        Just("tenant:*-B".to_owned()),
+        in_any_case("workload", WORKLOADS),
+        Just("workload:exch*".to_owned()),
+        Just("Workload:*".to_owned()),
+        Just("workload:nope".to_owned()),
+        in_any_case("touches", USERS),
+        Just("touches:*@fabrikam.com".to_owned()),
+        Just("target_mailbox:*".to_owned()),
         in_any_case("session", SESSIONS),
         Just("SessionId:*".to_owned()),
         pick(TOKENS).prop_map(|t| format!("token:{t}")),
@@ -304,11 +346,32 @@ fn keyword_values(ev: &AuditEvent, f: SearchField) -> Vec<String> {
         SearchField::Common(Field::Operation) => vec![ev.operation.clone()],
         SearchField::Common(Field::ClientAppId) => ev.client_app_id.iter().cloned().collect(),
         SearchField::Common(Field::Tenant) => ev.tenant_id.iter().cloned().collect(),
+        SearchField::Common(Field::Workload) => ev.workload.iter().cloned().collect(),
+        // The owner; else the user, of Exchange (so spelled) only.
         SearchField::Common(Field::Mailbox) => ev
             .mailbox_owner_upn
             .clone()
-            .or_else(|| ev.user_id.clone())
+            .or_else(|| {
+                ev.user_id
+                    .clone()
+                    .filter(|_| ev.workload.as_deref() == Some("Exchange"))
+            })
             .into_iter()
+            .collect(),
+        // The mailbox without blanks, and the mailbox part of an `Identity`.
+        SearchField::Touches => keyword_values(ev, SearchField::Common(Field::Mailbox))
+            .iter()
+            .map(|m| m.trim().to_owned())
+            .chain(ev.parameters.iter().map(|p| {
+                let v = p.value.as_str();
+                v.split(":\\")
+                    .next()
+                    .unwrap_or(v)
+                    .split('\\')
+                    .next()
+                    .unwrap_or(v)
+                    .to_owned()
+            }))
             .collect(),
         SearchField::Common(Field::AccessType) => ma
             .and_then(|m| m.access_type.as_ref())
@@ -343,6 +406,10 @@ fn text_values(ev: &AuditEvent) -> Vec<String> {
     v.extend(ev.user_agent.clone());
     v.extend(ev.mailbox_owner_upn.clone());
     v.extend(keyword_values(ev, SearchField::Folder));
+    for p in &ev.parameters {
+        v.push(p.name.clone());
+        v.push(p.value.clone());
+    }
     v
 }
 
@@ -554,7 +621,7 @@ proptest! {
         let mut want: Vec<(Timestamp, u64)> = events
             .iter()
             .enumerate()
-            .filter(|(_, ev)| keyword_values(ev, SearchField::Common(Field::Mailbox)).iter().any(|m| lower(m) == lower(mailbox)))
+            .filter(|(_, ev)| keyword_values(ev, SearchField::Touches).iter().any(|m| lower(m) == lower(mailbox)))
             .map(|(seq, ev)| (ev.time, seq as u64))
             .collect();
         want.sort();

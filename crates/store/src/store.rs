@@ -638,7 +638,9 @@ impl Store {
                 if w.unfiltered_lookups >= FILTER_AFTER_LOOKUPS
                     && w.unfiltered_lookups >= stored / 32
                 {
-                    let mut filter = id_filter_of(&w.ids, stored)?;
+                    // Room for as many again: an ingest that doubles the store (its second
+                    // ingest, say) does not stop half-way to rebuild it.
+                    let mut filter = id_filter_of(&w.ids, stored.saturating_mul(2))?;
                     w.pending_ids.for_each_key(|key| filter.insert(key));
                     w.known_ids = Some(filter);
                 }
