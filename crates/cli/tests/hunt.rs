@@ -208,6 +208,73 @@ fn a_record_with_a_broken_body_is_reported_at_its_line_and_counted() {
     assert!(String::from_utf8_lossy(&strict.stderr).contains("--strict"));
 }
 
+/// A record whose messages come in a shape no export writes is hunted for the rest, and named
+/// and counted as read in part, by a hunt over the file and by one over the store alike.
+#[test]
+fn a_record_read_in_part_is_named_and_counted_by_both_hunts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.ndjson");
+    let record = |id: &str, extra: &str| {
+        format!(
+            r#"{{"Id":"{id}","CreationTime":"2026-01-05T10:00:0{}","RecordType":2,"Operation":"MoveToDeletedItems","UserId":"alice@contoso.example","Workload":"Exchange"{extra}}}"#,
+            id.len() % 10
+        )
+    };
+    let text = [
+        record("first", ""),
+        record("odd-shape", r#","AffectedItems":42"#),
+        record("third", ""),
+    ]
+    .join("\n");
+    std::fs::write(&path, text).unwrap();
+    let hunt = |args: &[&std::ffi::OsStr], format: &str| {
+        let out = mailtrail()
+            .args(["hunt", "--format", format])
+            .args(args)
+            .output()
+            .unwrap();
+        // Reading a record in part is not an error: the exit status is that of the findings.
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (json, stderr) = hunt(&[path.as_os_str()], "json");
+    let warning = format!(
+        "warning: {}:2: record odd-shape read in part: field AffectedItems",
+        path.display()
+    );
+    assert!(stderr.contains(&warning), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["coverage"]["partial"].as_u64(), Some(1));
+    assert_eq!(report["coverage"]["records"].as_u64(), Some(3));
+    let (table, _) = hunt(&[path.as_os_str()], "table");
+    assert!(table.contains("1 records read in part"), "{table}");
+
+    let store = dir.path().join("store");
+    succeed(mailtrail().args(["init", "--store"]).arg(&store));
+    succeed(
+        mailtrail()
+            .args(["ingest", "--store"])
+            .arg(&store)
+            .arg(&path),
+    );
+    let (json, stderr) = hunt(&["--store".as_ref(), store.as_os_str()], "json");
+    assert!(
+        stderr.contains("warning: record odd-shape read in part: field AffectedItems"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["coverage"]["partial"].as_u64(), Some(1));
+}
+
 /// Every finding of a report as `(detector, sorted evidence)`, to compare two hunts.
 fn findings(report: &serde_json::Value) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = report["findings"]

@@ -497,6 +497,11 @@ pub struct Coverage {
     pub sigma: Option<SigmaCoverage>,
     /// Records read but rejected as malformed (filled in by the caller).
     pub rejected: u64,
+    /// Records analysed though parts of them could not be read, such as the messages of a
+    /// `MoveToDeletedItems` in a shape no format lists: a detection may have missed what those
+    /// parts held. Each event names its parts in `unread` (filled in by the caller).
+    #[serde(default)]
+    pub partial: u64,
 }
 
 /// One input of a hunt.
@@ -637,6 +642,7 @@ impl CoverageBuilder {
             detectors,
             sigma: None,
             rejected: 0,
+            partial: 0,
         }
     }
 }

@@ -272,6 +272,16 @@ fn render_coverage(h: &mut String, report: &Report) {
     for (k, n) in &c.per_kind {
         row(h, &format!("records: {k}"), thousands(*n));
     }
+    if c.partial > 0 {
+        row(
+            h,
+            "records read in part",
+            format!(
+                "{}: what they left unread was not analysed",
+                thousands(c.partial)
+            ),
+        );
+    }
     let b = &c.baseline;
     row(
         h,

@@ -215,6 +215,13 @@ fn render_coverage(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             thousands(c.rejected)
         )?;
     }
+    if c.partial > 0 {
+        writeln!(
+            out,
+            "          {} records read in part: what they left unread was not analysed (see stderr)",
+            thousands(c.partial)
+        )?;
+    }
     let b = &c.baseline;
     match (b.mode.as_str(), b.start, b.end) {
         ("explicit", Some(s), Some(e)) => writeln!(

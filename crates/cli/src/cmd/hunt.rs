@@ -18,7 +18,7 @@ use mailtrail_store::{OpenMode, Store};
 
 use crate::cmd::search::TimeWindow;
 use crate::progress::Progress;
-use crate::sorted::{Drained, SortedEvents, TimeSorter};
+use crate::sorted::{Drained, SHOWN_WARNINGS, SortedEvents, TimeSorter};
 use crate::store_location::StoreArg;
 
 /// Arguments of `mailtrail hunt`.
@@ -189,12 +189,14 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
 
     let mut inputs_coverage = Vec::new();
     let mut rejected = 0;
+    let mut partial = Partial::default();
     if !plan.baseline.is_empty() {
         let read = read_sorted(&plan.baseline, &options, budget, &progress, "baseline")?;
         rejected += read.rejected;
         inputs_coverage.extend(read.inputs);
         let drained = learn(&mut engine, read.events, plan.strict, &progress)?;
         rejected += account(&drained, &mut inputs_coverage);
+        partial.add(&drained);
     }
     let read = match &plan.source {
         Source::Files(paths) => read_sorted(paths, &options, budget, &progress, "reading")?,
@@ -209,7 +211,9 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
                 &progress,
             )?;
             if let Some(events) = baseline {
-                rejected += learn(&mut engine, events, plan.strict, &progress)?.unreadable;
+                let drained = learn(&mut engine, events, plan.strict, &progress)?;
+                rejected += drained.unreadable;
+                partial.add(&drained);
             }
             read
         }
@@ -230,6 +234,13 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     let drained = events.finish();
     progress.finish();
     rejected += account(&drained, &mut inputs_coverage);
+    partial.add(&drained);
+    if partial.count > partial.shown {
+        eprintln!(
+            "… and {} more records read in part.",
+            partial.count - partial.shown
+        );
+    }
     if drained.duplicates > 0 {
         tracing::info!(
             duplicates = drained.duplicates,
@@ -240,6 +251,7 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     let mut report = engine.finish();
     report.coverage.inputs = inputs_coverage;
     report.coverage.rejected = rejected;
+    report.coverage.partial = partial.count;
     if let Some(rules) = &sigma {
         let r = rules.report();
         report.coverage.sigma = Some(SigmaCoverage {
@@ -265,6 +277,20 @@ fn learn(
     }
     strict_stop(strict, &events)?;
     Ok(events.finish())
+}
+
+/// Records read in part over a hunt's streams, and how many of them were reported one by one.
+#[derive(Default)]
+struct Partial {
+    count: u64,
+    shown: u64,
+}
+
+impl Partial {
+    fn add(&mut self, drained: &Drained) {
+        self.count += drained.partial;
+        self.shown += drained.partial.min(SHOWN_WARNINGS);
+    }
 }
 
 /// With `--strict`, a record that only fails when it is normalised, after the sort, stops the hunt

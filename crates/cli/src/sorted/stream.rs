@@ -8,7 +8,7 @@ use std::thread;
 use anyhow::Context;
 use bytes::Bytes;
 use mailtrail_event::{AuditEvent, SourceFormat, Timestamp};
-use mailtrail_formats::RecordLocation;
+use mailtrail_formats::{RecordLocation, RecordWarning};
 
 use super::bodies::Bodies;
 use super::run::RunReader;
@@ -157,7 +157,11 @@ struct Fetched {
 // Nearly every record is an event; boxing events would allocate once per record for nothing.
 #[allow(clippy::large_enum_variant)]
 enum Normalised {
-    Event(AuditEvent),
+    /// An event, and what to say of it when it was read in part.
+    Event {
+        event: AuditEvent,
+        warning: Option<String>,
+    },
     /// No copy of the record normalised: the first copy's error, and the input it was read from.
     Unreadable {
         message: String,
@@ -182,7 +186,22 @@ fn normalise(copies: Vec<Fetched>) -> (Normalised, u64) {
             ),
             Ok(Ok(mut ev)) => {
                 ev.time = copy.time;
-                return (Normalised::Event(ev), duplicates);
+                // Said the way the reader says it of the records it reads in part.
+                let warning = (!ev.unread.is_empty()).then(|| {
+                    let unread = ev.unread.clone();
+                    match copy.location {
+                        Some(location) => {
+                            RecordWarning::new(location, ev.record_id.to_string(), unread)
+                                .to_string()
+                        }
+                        None => format!(
+                            "record {} read in part: {}",
+                            ev.record_id,
+                            unread.join("; ")
+                        ),
+                    }
+                });
+                return (Normalised::Event { event: ev, warning }, duplicates);
             }
             Ok(Err(kind)) => kind.to_string(),
             Err(why) => why,
@@ -216,7 +235,13 @@ pub(crate) struct Drained {
     pub(crate) unreadable: u64,
     /// Of those, how many each input held (records from the store have no input).
     pub(crate) unreadable_by_input: BTreeMap<String, u64>,
+    /// Records read in part (see `AuditEvent::unread`); the first [`SHOWN_WARNINGS`] are
+    /// reported on stderr.
+    pub(crate) partial: u64,
 }
+
+/// How many records read in part a stream reports on stderr; it counts the rest.
+pub(crate) const SHOWN_WARNINGS: u64 = 20;
 
 /// A worker's output for one batch.
 type NormalisedBatch = Vec<(Normalised, u64)>;
@@ -283,7 +308,15 @@ impl SortedEvents {
             if let Some((out, duplicates)) = self.current.next() {
                 self.drained.duplicates += duplicates;
                 match out {
-                    Normalised::Event(ev) => return Ok(Some(ev)),
+                    Normalised::Event { event, warning } => {
+                        if let Some(warning) = warning {
+                            self.drained.partial += 1;
+                            if self.drained.partial <= SHOWN_WARNINGS {
+                                eprintln!("warning: {warning}");
+                            }
+                        }
+                        return Ok(Some(event));
+                    }
                     Normalised::Unreadable { message, input } => {
                         eprintln!("rejected: {message}");
                         self.drained.unreadable += 1;
