@@ -108,10 +108,6 @@ fn clause(s: &IndexSchema, c: &Clause, ids: RecordSeq<'_>) -> Result<Box<dyn TQu
                 (Occur::Should, clause(s, &mailbox, ids)?),
             ]))
         }
-        Clause::Keyword { field, value } if field.column_only() => Box::new(ColumnQuery {
-            field: *field,
-            accept: Accept::Value(lowercase(truncate(value, KEYWORD_MAX_BYTES)).into_owned()),
-        }),
         Clause::Keyword { .. } | Clause::Wildcard { .. } => keyword_clause(s, c)?,
         Clause::Exists { field } => exists(s, *field)?,
         Clause::Words { words } => {
@@ -184,9 +180,14 @@ fn on_field(c: &Clause, field: SearchField) -> Clause {
     }
 }
 
-/// A value or pattern of a keyword field, matched among its terms (or its column's values).
+/// A value, pattern or presence of a keyword field, matched among its terms, or among its
+/// column's values for a field without terms.
 fn keyword_clause(s: &IndexSchema, c: &Clause) -> Result<Box<dyn TQuery>, IndexError> {
     Ok(match c {
+        Clause::Keyword { field, value } if field.column_only() => Box::new(ColumnQuery {
+            field: *field,
+            accept: Accept::Value(lowercase(truncate(value, KEYWORD_MAX_BYTES)).into_owned()),
+        }),
         Clause::Keyword { field, value } => {
             let value = lowercase(truncate(value, KEYWORD_MAX_BYTES));
             let term = Term::from_field_text(s.field(*field), &value);
