@@ -114,6 +114,13 @@ fn a_record_read_in_part_is_stored_whole_and_named() {
     }
     let shown = run(&["show", &guid(5)], &store);
     assert_eq!(stdout(&shown).trim_end(), odd);
+    // Search finds it by what it left unread.
+    let found = run(&["search", "unread:*", "--format", "csv"], &store);
+    assert_eq!(found.status.code(), Some(0), "{}", stderr(&found));
+    let csv = stdout(&found);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(rows[0].contains(&guid(5)), "{}", rows[0]);
 }
 
 #[test]

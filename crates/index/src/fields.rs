@@ -27,6 +27,9 @@ pub enum SearchField {
     /// `touches`: every mailbox an event acted on: the mailbox owner, and the `Identity` or
     /// `Mailbox` parameter of a cmdlet (inbox rules, mailbox and folder permissions, forwarding).
     Touches,
+    /// `unread`: what of a record read in part was left unread, and why (`unread:*` finds every
+    /// such record; see `AuditEvent::unread`).
+    Unread,
 }
 
 /// How a field is indexed, which decides what a query can say about it.
@@ -65,6 +68,7 @@ const EXTRA: &[(SearchField, &str, &[&str])] = &[
         &["InternetMessageId", "msgid"],
     ),
     (SearchField::Touches, "touches", &["target_mailbox"]),
+    (SearchField::Unread, "unread", &["read_in_part"]),
 ];
 
 /// The common fields search indexes, in display order. [`Field`] is non-exhaustive: a field added
@@ -169,7 +173,8 @@ impl SearchField {
             SearchField::Text
             | SearchField::Folder
             | SearchField::MessageId
-            | SearchField::Touches => false,
+            | SearchField::Touches
+            | SearchField::Unread => false,
         }
     }
 

@@ -45,7 +45,8 @@ pub const INDEX_DIR: &str = "index";
 /// deletes act on (`Item`, `AffectedItems`), not only from `MailItemsAccessed`. Layout 8: keyword
 /// fields with few values (workload, record type, logon type …) and flags are columns only,
 /// without terms (see `SearchField::column_only`), and `touches` leaves out the event's own
-/// mailbox, which `mailbox` holds: 10.8 postings per event instead of 20.1.
+/// mailbox, which `mailbox` holds: 10.8 postings per event instead of 20.1. `unread` names what a
+/// record read in part left unread.
 const LAYOUT: &str = "mailtrail-index/8";
 
 /// Memory the writer may buffer before it flushes a segment. Small segments finalise while

@@ -171,6 +171,11 @@ impl IndexSchema {
                         doc.add_text(handle, truncate(m, KEYWORD_MAX_BYTES));
                     }
                 }
+                SearchField::Unread => {
+                    for part in &ev.unread {
+                        doc.add_text(handle, truncate(part, KEYWORD_MAX_BYTES));
+                    }
+                }
                 SearchField::Text => {
                     for text in free_text(ev) {
                         doc.add_text(handle, text);

@@ -641,3 +641,20 @@ fn column_fields_answer_like_terms_over_many_blocks() {
         assert!(want > 0, "{q} tests nothing");
     }
 }
+
+/// Records read in part are found by what they left unread, and `unread:*` finds them all.
+#[test]
+fn records_read_in_part_are_found_by_what_they_left_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = Index::open(dir.path()).unwrap();
+    let whole = event("2026-01-01T00:00:00Z", "a@x.com", "MoveToDeletedItems");
+    let mut part = whole.clone();
+    part.unread = vec!["field AffectedItems: neither a message nor a list of messages".into()];
+    index.add(0, &whole).unwrap();
+    index.add(1, &part).unwrap();
+    index.commit(2).unwrap();
+    assert_eq!(search(&index, "unread:*"), vec![1]);
+    assert_eq!(search(&index, "read_in_part:*affecteditems*"), vec![1]);
+    assert_eq!(search(&index, "-unread:*"), vec![0]);
+    assert_eq!(search(&index, "unread:*Item:*"), Vec::<u64>::new());
+}
