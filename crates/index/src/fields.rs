@@ -15,8 +15,9 @@ use mailtrail_event::Field;
 pub enum SearchField {
     /// A common field of the event model.
     Common(Field),
-    /// `text`: the free text (operation, user, user agent, mailbox, result, folders, parameters,
-    /// operation and modified properties, application names). Bare words search it.
+    /// `text`: the free text (operation, user, user agent, mailbox, result, folders, message
+    /// subjects, parameters, operation and modified properties, application names). Bare words
+    /// search it.
     Text,
     /// `op_count`: `OperationCount` of an aggregated `MailItemsAccessed` record.
     OpCount,

@@ -46,7 +46,8 @@ pub const INDEX_DIR: &str = "index";
 /// fields with few values (workload, record type, logon type …) and flags are columns only,
 /// without terms (see `SearchField::column_only`), and `touches` leaves out the event's own
 /// mailbox, which `mailbox` holds: 10.8 postings per event instead of 20.1. `unread` names what a
-/// record read in part left unread.
+/// record read in part left unread, and free text holds the subjects of the messages an operation
+/// acted on.
 const LAYOUT: &str = "mailtrail-index/8";
 
 /// Memory the writer may buffer before it flushes a segment. Small segments finalise while

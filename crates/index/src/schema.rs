@@ -490,6 +490,8 @@ pub(crate) fn free_text(ev: &AuditEvent) -> Vec<&str> {
     ];
     out.extend(opt.into_iter().flatten());
     out.extend(folders(ev));
+    // The subjects of the messages a send, update, move or delete acted on.
+    out.extend(ev.items.iter().filter_map(|i| i.subject.as_deref()));
     for nv in ev
         .parameters
         .iter()

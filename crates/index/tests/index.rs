@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a failed unwrap is a failed test.
 
 use mailtrail_event::{
-    AuditEvent, Folder, MailAccess, MailAccessType, NameValue, SignIn, parse_time,
+    AuditEvent, Folder, MailAccess, MailAccessType, MailItem, NameValue, SignIn, parse_time,
 };
 use mailtrail_index::{
     Index, IndexError, Query, SearchField, SearchOptions, StatsRequest, TimelineEntry,
@@ -320,9 +320,19 @@ fn free_text_reaches_parameters_and_folders_and_ids_their_fields() {
         }],
         ..Default::default()
     });
+    let mut sent = event("2026-01-03T00:00:00Z", "cfo@contoso.com", "Send");
+    sent.items = vec![MailItem {
+        internet_message_id: Some("<CAF=x2@mail.contoso.com>".into()),
+        subject: Some("Wire transfer: new bank details".into()),
+        folder: Some("\\Sent Items".into()),
+    }];
     index.add(0, &rule).unwrap();
     index.add(1, &read).unwrap();
-    index.commit(2).unwrap();
+    index.add(2, &sent).unwrap();
+    index.commit(3).unwrap();
+    // The subjects of the messages an operation acted on.
+    assert_eq!(search(&index, "\"bank details\""), [2]);
+    assert_eq!(search(&index, "wire"), [2]);
     assert_eq!(search(&index, "evil"), [0]);
     assert_eq!(search(&index, "\"evil example\""), [0]);
     assert_eq!(search(&index, "forwardto"), [0]);
