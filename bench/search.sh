@@ -68,7 +68,9 @@ Q_CIDR="ip:$BLOCK -op:MailItemsAccessed"
 echo
 echo "## Queries (p50 over $RUNS runs)"
 echo "in-process (bench_queries; index only, 50 newest hits):"
-"$EX/bench_queries" "$STORE" "$RUNS" "$Q_USER" "$Q_TEXT" "$Q_CIDR" "op:MailItemsAccessed access_type:Bind" "*"
+# Fields kept only as columns are scanned: alone, beside a rare term and beside a common one.
+"$EX/bench_queries" "$STORE" "$RUNS" "$Q_USER" "$Q_TEXT" "$Q_CIDR" "op:MailItemsAccessed access_type:Bind" \
+  "logon_type:delegate" "logon_type:delegate user:$USER" "-workload:exchange" "*"
 echo
 echo "command line (mailtrail search … --limit 50 --format csv: process start, index, 50 records read from the store):"
 echo "  user+op+7d: $(p50 $MT search --store "$STORE" --limit 50 --format csv "$Q_USER") ms"
