@@ -6,6 +6,17 @@ use tracing_subscriber::EnvFilter;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 
+/// Rejected records, and records read in part, that a command lists one by one on stderr before
+/// it only counts the rest.
+pub(crate) const SHOWN_ONE_BY_ONE: u64 = 20;
+
+/// Says how many more `what` there were than were listed, if any.
+pub(crate) fn eprint_more(count: u64, listed: u64, what: &str) {
+    if count > listed {
+        eprintln!("… and {} more {what}.", count - listed);
+    }
+}
+
 /// Whether `-q` asked for errors only: no progress, no summaries on stderr.
 pub(crate) fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)

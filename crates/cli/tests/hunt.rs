@@ -159,6 +159,15 @@ fn a_missing_input_is_an_error_with_exit_status_two() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/export.json"));
 }
 
+/// An Exchange UAL record with id `id` (its time in seconds is the id's length), plus `extra`
+/// fields.
+fn exchange_record(id: &str, record_type: u32, op: &str, user: &str, extra: &str) -> String {
+    format!(
+        r#"{{"Id":"{id}","CreationTime":"2026-01-05T10:00:0{}","RecordType":{record_type},"Operation":"{op}","UserId":"{user}","Workload":"Exchange"{extra}}}"#,
+        id.len() % 10
+    )
+}
+
 /// Records are put in time order after reading only their time and id; one whose body is broken
 /// is still reported at its line, counted against its file, and the rest is hunted.
 #[test]
@@ -166,10 +175,7 @@ fn a_record_with_a_broken_body_is_reported_at_its_line_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.ndjson");
     let record = |id: &str, extra: &str| {
-        format!(
-            r#"{{"Id":"{id}","CreationTime":"2026-01-05T10:00:0{}","RecordType":1,"Operation":"Set-Mailbox","UserId":"admin@contoso.example","Workload":"Exchange"{extra}}}"#,
-            id.len() % 10
-        )
+        exchange_record(id, 1, "Set-Mailbox", "admin@contoso.example", extra)
     };
     let text = [
         record("first", ""),
@@ -215,10 +221,7 @@ fn a_record_read_in_part_is_named_and_counted_by_both_hunts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.ndjson");
     let record = |id: &str, extra: &str| {
-        format!(
-            r#"{{"Id":"{id}","CreationTime":"2026-01-05T10:00:0{}","RecordType":2,"Operation":"MoveToDeletedItems","UserId":"alice@contoso.example","Workload":"Exchange"{extra}}}"#,
-            id.len() % 10
-        )
+        exchange_record(id, 2, "MoveToDeletedItems", "alice@contoso.example", extra)
     };
     let text = [
         record("first", ""),

@@ -17,8 +17,9 @@ use mailtrail_report::Format;
 use mailtrail_store::{OpenMode, Store};
 
 use crate::cmd::search::TimeWindow;
+use crate::output::{SHOWN_ONE_BY_ONE, eprint_more};
 use crate::progress::Progress;
-use crate::sorted::{Drained, SHOWN_WARNINGS, SortedEvents, TimeSorter};
+use crate::sorted::{Drained, SortedEvents, TimeSorter};
 use crate::store_location::StoreArg;
 
 /// Arguments of `mailtrail hunt`.
@@ -235,12 +236,7 @@ pub(crate) fn execute(plan: &Plan) -> anyhow::Result<Report> {
     progress.finish();
     rejected += account(&drained, &mut inputs_coverage);
     partial.add(&drained);
-    if partial.count > partial.shown {
-        eprintln!(
-            "… and {} more records read in part.",
-            partial.count - partial.shown
-        );
-    }
+    eprint_more(partial.count, partial.shown, "records read in part");
     if drained.duplicates > 0 {
         tracing::info!(
             duplicates = drained.duplicates,
@@ -289,7 +285,7 @@ struct Partial {
 impl Partial {
     fn add(&mut self, drained: &Drained) {
         self.count += drained.partial;
-        self.shown += drained.partial.min(SHOWN_WARNINGS);
+        self.shown += drained.partial.min(SHOWN_ONE_BY_ONE);
     }
 }
 

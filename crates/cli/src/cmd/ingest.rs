@@ -20,10 +20,8 @@ use mailtrail_formats::{Inputs, RawBytes, ReadOptions, Reader};
 use mailtrail_index::{DocumentBuilder, Index, IndexDocument};
 use mailtrail_store::{Appended, OpenMode, PreparedRecord, Store, StoreError};
 
+use crate::output::{SHOWN_ONE_BY_ONE, eprint_more};
 use crate::store_location::StoreArg;
-
-/// Rejected records listed one by one before only counting the rest.
-const SHOWN_REJECTS: u64 = 20;
 /// Longest stretch without a commit (and so without a signed checkpoint) in a long run.
 const COMMIT_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -131,21 +129,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
     }
     // Stored whole, but some of what they say is not in their events, and so not searchable.
-    for w in summary.warnings().take(SHOWN_REJECTS as usize) {
+    for w in summary.warnings().take(SHOWN_ONE_BY_ONE as usize) {
         eprintln!("warning: {w}");
     }
-    if summary.partial() > SHOWN_REJECTS {
-        eprintln!(
-            "… and {} more records read in part.",
-            summary.partial() - SHOWN_REJECTS
-        );
-    }
-    if counts.rejected > SHOWN_REJECTS {
-        eprintln!(
-            "… and {} more rejected records.",
-            counts.rejected - SHOWN_REJECTS
-        );
-    }
+    eprint_more(summary.partial(), SHOWN_ONE_BY_ONE, "records read in part");
+    eprint_more(counts.rejected, SHOWN_ONE_BY_ONE, "rejected records");
     let partial = match summary.partial() {
         0 => String::new(),
         n => format!(", {n} read in part"),
@@ -167,7 +155,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn reject(counts: &mut Counts, e: &dyn std::fmt::Display) {
     counts.rejected += 1;
-    if counts.rejected <= SHOWN_REJECTS {
+    if counts.rejected <= SHOWN_ONE_BY_ONE {
         eprintln!("rejected: {e}");
     }
 }

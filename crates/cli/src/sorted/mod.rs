@@ -30,7 +30,7 @@ use mailtrail_formats::{Input, Position, RecordKey, RecordLocation};
 use bodies::BLOCK;
 use run::{RunReader, write_entry};
 use stream::Merge;
-pub(crate) use stream::{Drained, SHOWN_WARNINGS, SortedEvents};
+pub(crate) use stream::{Drained, SortedEvents};
 
 /// What the sorter keeps of one record.
 struct Entry {

@@ -13,6 +13,7 @@ use mailtrail_formats::{RecordLocation, RecordWarning};
 use super::bodies::Bodies;
 use super::run::RunReader;
 use super::{BATCH, Body, Entry, Inputs, order};
+use crate::output::SHOWN_ONE_BY_ONE;
 
 struct Head(Entry, usize);
 
@@ -235,13 +236,10 @@ pub(crate) struct Drained {
     pub(crate) unreadable: u64,
     /// Of those, how many each input held (records from the store have no input).
     pub(crate) unreadable_by_input: BTreeMap<String, u64>,
-    /// Records read in part (see `AuditEvent::unread`); the first [`SHOWN_WARNINGS`] are
+    /// Records read in part (see `AuditEvent::unread`); the first [`SHOWN_ONE_BY_ONE`] are
     /// reported on stderr.
     pub(crate) partial: u64,
 }
-
-/// How many records read in part a stream reports on stderr; it counts the rest.
-pub(crate) const SHOWN_WARNINGS: u64 = 20;
 
 /// A worker's output for one batch.
 type NormalisedBatch = Vec<(Normalised, u64)>;
@@ -311,7 +309,7 @@ impl SortedEvents {
                     Normalised::Event { event, warning } => {
                         if let Some(warning) = warning {
                             self.drained.partial += 1;
-                            if self.drained.partial <= SHOWN_WARNINGS {
+                            if self.drained.partial <= SHOWN_ONE_BY_ONE {
                                 eprintln!("warning: {warning}");
                             }
                         }
